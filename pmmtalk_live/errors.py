@@ -1,0 +1,21 @@
+"""User-facing failures, one type per kind. The CLI prints ``str(error)`` as one line and exits 2."""
+
+
+class PmmtalkError(Exception):
+    """Base of every error the CLI reports as one line instead of a traceback."""
+
+
+class AudioInputError(PmmtalkError):
+    """Audio that cannot be used: missing, empty, truncated, not audio, absurdly long."""
+
+
+class PresetError(PmmtalkError):
+    """A retarget preset that does not validate; the message names file, line and key."""
+
+
+class TakeError(PmmtalkError):
+    """A take that cannot be written (would overwrite, bad name) or read (not a Live Link Face CSV)."""
+
+
+class RecognizerError(PmmtalkError):
+    """The phone source failed: forced alignment found no path, the model is missing."""

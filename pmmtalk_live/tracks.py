@@ -1,0 +1,103 @@
+"""The hand-offs between stages: timed phones, mono audio, and curve tracks.
+
+Every stage takes and returns one of these, so offline (``animate``) and live (``serve``) use the
+same stages. Shapes and units are part of the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import rig
+
+SAMPLE_RATE_HZ = 16_000
+"""The rate every stage after the audio reader works at."""
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One timed phone. ``label`` is ARPAbet without stress (``AA``, ``P``) or ``SIL`` for silence."""
+
+    label: str
+    start_s: float
+    end_s: float
+    word: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono audio: ``samples`` float32 in -1..1, shape (N,), at ``sample_rate_hz``."""
+
+    samples: np.ndarray
+    sample_rate_hz: int = SAMPLE_RATE_HZ
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate_hz
+
+
+@dataclass
+class CurveTrack:
+    """Named curves over time: ``values`` float32 of shape (T, len(names)), one row per frame at ``fps``.
+
+    The animators produce tracks over the 32 ``rig.MODEL_CHANNELS``; the idle layer over
+    ``rig.IDLE_CHANNELS``; a retarget preset turns source tracks into output curves (any names).
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    fps: float
+
+    def __post_init__(self) -> None:
+        self.names = tuple(self.names)
+        self.values = np.asarray(self.values, dtype=np.float32)
+        if self.values.ndim != 2 or self.values.shape[1] != len(self.names):
+            raise ValueError(f"values shape {self.values.shape} does not fit {len(self.names)} names")
+
+    @property
+    def num_frames(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / self.fps
+
+    def column(self, name: str) -> np.ndarray:
+        """One curve, shape (T,)."""
+        return self.values[:, self.names.index(name)]
+
+    def merged(self, other: "CurveTrack") -> "CurveTrack":
+        """Both tracks' channels side by side (same fps; the shorter one is padded with its last row)."""
+        if other.fps != self.fps:
+            raise ValueError(f"fps differ: {self.fps} vs {other.fps}")
+        overlap = set(self.names) & set(other.names)
+        if overlap:
+            raise ValueError(f"channels in both tracks: {sorted(overlap)}")
+        n = max(self.num_frames, other.num_frames)
+        return CurveTrack(self.names + other.names,
+                          np.concatenate([_pad_rows(self.values, n), _pad_rows(other.values, n)], axis=1),
+                          self.fps)
+
+
+def _pad_rows(values: np.ndarray, n: int) -> np.ndarray:
+    if values.shape[0] >= n:
+        return values
+    if values.shape[0] == 0:
+        return np.zeros((n, values.shape[1]), dtype=values.dtype)
+    return np.concatenate([values, np.repeat(values[-1:], n - values.shape[0], axis=0)])
+
+
+def num_frames_for(duration_s: float, fps: float) -> int:
+    """Frames that cover ``duration_s`` at ``fps``: frame k shows time k / fps."""
+    return int(np.floor(duration_s * fps)) + 1
+
+
+def empty_coeffs(num_frames: int, fps: float) -> CurveTrack:
+    """A neutral track over the 32 model channels."""
+    return CurveTrack(rig.MODEL_CHANNELS, np.zeros((num_frames, rig.NUM_COEFFS), np.float32), fps)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine: Debian packages (as root), .venv with the pinned CPU torch, the project.
+# Idempotent: `make` re-runs it only when pyproject.toml or this script changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  flite                  # speaks the bundled example recording and synthetic training voices
+  pocketsphinx-testdata  # real human recordings with transcripts: the lip-sync dev set
+  libsndfile1            # soundfile's library (the wheel bundles one; this one also reads more formats)
+  libportaudio2          # sounddevice: the live microphone path
+  sox                    # audio conversion in the tests and scripts
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages (run as root, or install them): ${missing[*]}" >&2
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv || {
+    # Debian's python3 needs python3-venv for `-m venv`.
+    [ "$(id -u)" = 0 ] && apt-get install -y -qq python3-venv >/dev/null && "$PYTHON" -m venv .venv
+  }
+fi
+
+# torch first and pinned: a looser requirement would pull several GB of CUDA packages.
+echo "setup: installing torch==2.13.0 and the project"
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q "torch==2.13.0"
+echo "torch==2.13.0" > .venv/constraints.txt
+.venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev]"
+touch .venv/.installed
+echo "setup: done"
