@@ -26,7 +26,7 @@ bench: $(SETUP)
 	$(PY) scripts/bench.py
 
 eval: $(SETUP)
-	$(PY) scripts/eval_phonetic.py --out docs/phonetic-animator.md
+	$(PY) -m pmmtalk_live.evaluation --out docs/phonetic-animator.md
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

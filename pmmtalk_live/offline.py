@@ -1,0 +1,75 @@
+"""Offline animation of a recording: the same stages as the live daemon, run over a whole file.
+
+    read_audio --Audio--> animator --CurveTrack(32 coeffs)--> + idle layer --CurveTrack(61 source)-->
+        preset.apply --CurveTrack(output curves)--> CSV take (+ the audio beside it)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .animators import make_animator
+from .animators.idle import IdleLayer, IdleSettings
+from .audio.files import read_audio
+from .retarget.preset import Preset, load_preset
+from .sinks.csv_take import write_take
+from .tracks import Audio, CurveTrack
+
+
+@dataclass
+class AnimateResult:
+    take_path: Path
+    audio: Audio
+    coeffs: CurveTrack
+    """The animator's 32 coefficients."""
+    curves: CurveTrack
+    """The preset's output curves, as written to the take."""
+
+
+def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str = "phonetic",
+                  preset: Preset, idle: bool = True, seed: int = 0,
+                  progress: tqdm | None = None) -> tuple[CurveTrack, CurveTrack]:
+    """(32 coefficients, the preset's output curves) for a whole recording at ``fps``."""
+    coeffs = make_animator(animator).animate(audio, fps, text)
+    _advance(progress, "idle layer")
+    settings = preset.idle if idle else IdleSettings(blinks=False, gaze=False, head=False)
+    idle_track = IdleLayer(settings, fps, seed=seed).render(coeffs.num_frames)
+    source = coeffs.merged(idle_track)
+    _advance(progress, "retarget")
+    return coeffs, preset.apply(source)
+
+
+def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text: str | None = None,
+                 animator: str = "phonetic", preset: str | Path = "arkit", idle: bool = True,
+                 seed: int = 0, slate: str | None = None, take: int | None = None,
+                 subject: str = "pmmtalk", show_progress: bool = True) -> AnimateResult:
+    """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went."""
+    path = Path(path)
+    loaded_preset = load_preset(preset)  # a bad preset fails before any slow work
+    with tqdm(total=5, desc="animate", unit="step", disable=not show_progress, leave=False) as bar:
+        bar.set_postfix_str("reading audio")
+        audio = read_audio(path)
+        _advance(bar, "phones" + (" (forced alignment)" if text else " (recognition)"))
+        coeffs, curves = animate_audio(audio, fps=fps, text=text, animator=animator,
+                                       preset=loaded_preset, idle=idle, seed=seed, progress=bar)
+        _advance(bar, "writing take")
+        take_path = write_take(Path(out_dir), curves, audio, slate=slate or _slate_from(path),
+                               take=take, subject=subject, timecode="take")
+        _advance(bar, "done")
+    return AnimateResult(take_path, audio, coeffs, curves)
+
+
+def _advance(bar: tqdm | None, stage: str) -> None:
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix_str(stage)
+
+
+def _slate_from(path: Path) -> str:
+    """A slate name from the recording's file name (letters, digits, '-' only)."""
+    name = "".join(c if c.isalnum() or c == "-" else "-" for c in path.stem).strip("-")
+    return name or "take"
+

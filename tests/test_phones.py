@@ -1,0 +1,65 @@
+"""pocketsphinx phone sources on real audio: the bundled example and the LibriVox dev set."""
+
+import numpy as np
+import pytest
+
+from pmmtalk_live import phones
+from pmmtalk_live.errors import RecognizerError
+from pmmtalk_live.tracks import Audio
+from tests.conftest import EXAMPLE_TEXT
+
+
+def test_forced_alignment_times_every_word(example_audio):
+    result = phones.align_phones(example_audio, EXAMPLE_TEXT)
+    words = [p.word for p in result if p.word]
+    assert "pam" in words and "pie" in words
+    assert all(p.label in phones.ARPABET or p.label == "SIL" for p in result)
+    # phones are in order, inside the audio, and not overlapping
+    starts = np.array([p.start_s for p in result])
+    ends = np.array([p.end_s for p in result])
+    assert np.all(ends > starts) and np.all(starts[1:] >= ends[:-1] - 1e-9)
+    assert starts[0] >= 0 and ends[-1] <= example_audio.duration_s + 1e-9
+    # the first word starts after the leading silence, not at sample 0
+    first = next(p for p in result if p.word)
+    assert 0.0 < first.start_s < 0.6
+
+
+def test_phone_recognition_finds_the_bilabials(example_audio):
+    result = phones.recognize_phones(example_audio)
+    labels = [p.label for p in result]
+    assert len(result) > 40
+    assert sum(label in ("P", "B", "M") for label in labels) >= 8  # Pam, Bob, big map, ...
+
+
+def test_alignment_matches_recognition_timing(example_audio):
+    aligned = phones.align_phones(example_audio, EXAMPLE_TEXT)
+    recognised = phones.recognize_phones(example_audio)
+
+    def speech_span(ps):
+        speech = [p for p in ps if p.label != "SIL"]
+        return speech[0].start_s, speech[-1].end_s
+
+    a, r = speech_span(aligned), speech_span(recognised)
+    assert abs(a[0] - r[0]) < 0.1 and abs(a[1] - r[1]) < 0.15
+
+
+def test_words_outside_the_dictionary_are_dropped(example_audio):
+    known, unknown = phones.words_in_dictionary("Hello zzqxv world")
+    assert known == ["hello", "world"] and unknown == ["zzqxv"]
+
+
+def test_transcript_without_known_words_is_a_clear_error(example_audio):
+    with pytest.raises(RecognizerError, match="no word in the pronouncing dictionary"):
+        phones.align_phones(example_audio, "zzqxv qqxz")
+
+
+def test_silence_gives_silence():
+    quiet = Audio(np.zeros(16000, np.float32))
+    result = phones.recognize_phones(quiet)
+    assert all(p.label == "SIL" for p in result)
+
+
+def test_labels_are_normalised():
+    assert phones.normalize_label("AH0") == "AH"
+    assert phones.normalize_label("+NSN+") == "SIL"
+    assert phones.normalize_label("<sil>") == "SIL"
