@@ -1,0 +1,41 @@
+"""Lip-sync quality on real human speech (the LibriVox dev set and held-out recordings).
+
+These are the issue's acceptance figures: the animator must close the lips on P/B/M, open them on
+open vowels, follow the phones' openness, and beat a loudness-only jaw on every figure.
+"""
+
+import pytest
+
+from pmmtalk_live import evaluation
+
+SYSTEMS = evaluation.SYSTEMS
+
+
+@pytest.fixture(scope="module")
+def dev_results(librivox):
+    return evaluation.evaluate(evaluation.dev_set(), fps=60)
+
+
+@pytest.fixture(scope="module")
+def held_out_results(librivox):
+    return evaluation.evaluate(evaluation.held_out_set(), fps=60)
+
+
+def test_dev_set_meets_the_targets(dev_results):
+    text, notext, loud = (dev_results[s] for s in SYSTEMS)
+    assert text.bilabials >= 20
+    assert text.closure_rate >= 0.9
+    assert notext.closure_rate >= 0.7
+    assert text.aperture_ratio >= 3 and notext.aperture_ratio >= 3
+    for s in (text, notext):
+        assert s.closure_rate > loud.closure_rate + 0.3
+        assert s.aperture_ratio > loud.aperture_ratio
+        assert s.openness_correlation > loud.openness_correlation
+
+
+def test_held_out_speakers_meet_the_targets(held_out_results):
+    text, notext, loud = (held_out_results[s] for s in SYSTEMS)
+    assert text.closure_rate >= 0.9
+    assert text.aperture_ratio >= 3 and notext.aperture_ratio >= 3
+    for s in (text, notext):
+        assert s.openness_correlation > loud.openness_correlation
