@@ -49,9 +49,16 @@ def cmd_presets(args: argparse.Namespace) -> int:
     elif args.action == "show":
         print(describe_preset(load_preset(args.name)))
     else:
+        failed = 0
         for path in args.files:
-            preset = check_preset(path)
-            print(f"{path}: ok ({len(preset.output_names)} curves)")
+            try:
+                preset = check_preset(path)
+            except PmmtalkError as err:
+                print(f"pmmtalk-live: error: {err}", file=sys.stderr)
+                failed += 1
+            else:
+                print(f"{path}: ok ({len(preset.output_names)} curves)")
+        return 2 if failed else 0
     return 0
 
 

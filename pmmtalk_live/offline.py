@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .animators import make_animator
 from .animators.idle import IdleLayer, IdleSettings
 from .audio.files import read_audio
+from .audio.loudness import loudness_envelope
 from .retarget.preset import Preset, load_preset
 from .sinks.csv_take import write_take
 from .tracks import Audio, CurveTrack
@@ -36,7 +37,9 @@ def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator
     coeffs = make_animator(animator).animate(audio, fps, text)
     _advance(progress, "idle layer")
     settings = preset.idle if idle else IdleSettings(blinks=False, gaze=False, head=False)
-    idle_track = IdleLayer(settings, fps, seed=seed).render(coeffs.num_frames)
+    # speaking livens the idle layer: blinks come faster, the head moves more
+    activity = loudness_envelope(audio.samples, audio.sample_rate_hz, fps, coeffs.num_frames)
+    idle_track = IdleLayer(settings, fps, seed=seed).render(coeffs.num_frames, activity=activity)
     source = coeffs.merged(idle_track)
     _advance(progress, "retarget")
     return coeffs, preset.apply(source)

@@ -1,0 +1,100 @@
+"""The command line as a user runs it: real processes, real files, one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pmmtalk_live import rig
+from pmmtalk_live.sinks.csv_take import read_take
+from tests.conftest import EXAMPLE_TEXT, EXAMPLE_WAV, REPO
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "pmmtalk_live.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_version_and_help():
+    out = cli("--version")
+    assert out.returncode == 0 and "pmmtalk-live 0." in out.stdout
+    for args in ([], ["animate"], ["plot"], ["presets"], ["presets", "check"]):
+        result = cli(*args, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_animate_with_transcript_writes_a_take_beside_its_audio(tmp_path):
+    result = cli("animate", EXAMPLE_WAV, "--text", EXAMPLE_TEXT, "-o", tmp_path, "--fps", "30", "-q")
+    assert result.returncode == 0, result.stderr
+    csv = tmp_path / "example_1_pmmtalk_raw.csv"
+    assert f"take: {csv}" in result.stdout
+    take = read_take(csv)
+    assert take.fps == 30 and take.num_frames == int(8.67 * 30) + 1
+    assert take.names[:61] == tuple(n for n in rig.CSV_COLUMNS[2:])
+    assert take.audio_path == tmp_path / "example_1_pmmtalk.wav"
+    assert take.column("JawOpen").max() > 0.4  # the mouth opens
+    assert take.column("EyeBlinkLeft").max() > 0.5 or take.column("HeadYaw").std() > 0  # the face lives
+
+
+def test_animate_never_overwrites_a_take(tmp_path):
+    for expected in (1, 2):
+        result = cli("animate", EXAMPLE_WAV, "-o", tmp_path, "-q", "--preset", "vrm")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / f"example_{expected}_pmmtalk_raw.csv").exists()
+    taken = cli("animate", EXAMPLE_WAV, "-o", tmp_path, "-q", "--take", "1")
+    assert_one_line_error(taken, "exists")
+
+
+def test_plot_writes_a_png(tmp_path):
+    assert cli("animate", EXAMPLE_WAV, "-o", tmp_path, "-q", "--text", EXAMPLE_TEXT).returncode == 0
+    png = tmp_path / "take.png"
+    result = cli("plot", tmp_path / "example_1_pmmtalk_raw.csv", "-o", png)
+    assert result.returncode == 0, result.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name, content", [
+    ("missing.wav", None),
+    ("notes.txt", b"not audio at all"),
+    ("empty.wav", b""),
+    ("cut.wav", EXAMPLE_WAV.read_bytes()[:30]),  # a header cut short
+])
+def test_bad_audio_is_one_clear_line(tmp_path, name, content):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert_one_line_error(cli("animate", path, "-o", tmp_path / "out", "-q"), name)
+
+
+def test_bad_preset_and_transcript_are_one_clear_line(tmp_path):
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, "--preset", "nosuch", "-o", tmp_path), "nosuch")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((REPO / "presets" / "arkit.yaml").read_text().replace("jawOpen:", "jawOpn:", 1))
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, "--preset", bad, "-o", tmp_path), "bad.yaml:", "jawOpn")
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, "--text", "zzqx qqzx", "-o", tmp_path, "-q"),
+                          "dictionary")
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, "--text-file", tmp_path / "none.txt", "-o", tmp_path),
+                          "none.txt")
+
+
+def test_presets_list_show_check(tmp_path):
+    listed = cli("presets", "list")
+    assert listed.returncode == 0
+    for name in ("arkit", "metahuman", "vrm"):
+        assert name in listed.stdout
+    shown = cli("presets", "show", "metahuman")
+    assert shown.returncode == 0 and "JawOpen" in shown.stdout
+    good = REPO / "presets" / "vrm.yaml"
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(good.read_text().replace("outputs:", "outptus:"))
+    checked = cli("presets", "check", good, bad)
+    assert checked.returncode == 2
+    assert f"{good}: ok" in checked.stdout and "typo.yaml" in checked.stderr
