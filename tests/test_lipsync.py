@@ -22,8 +22,9 @@ def held_out_results(librivox):
 
 
 def test_dev_set_meets_the_targets(dev_results):
-    text, notext, loud = (dev_results[s] for s in SYSTEMS)
+    text, notext, loud, metahuman = (dev_results[s] for s in SYSTEMS)
     assert text.bilabials >= 20
+    assert metahuman.closure_rate >= 0.7  # the MetaHuman preset's smoothing keeps the closures
     assert text.closure_rate >= 0.9
     assert notext.closure_rate >= 0.7
     assert text.aperture_ratio >= 3 and notext.aperture_ratio >= 3
@@ -36,7 +37,7 @@ def test_dev_set_meets_the_targets(dev_results):
 def test_held_out_speakers_with_a_transcript(held_out_results):
     # Without a transcript the phone recogniser misses most of the held-out set's six bilabials
     # (word-final B in "clubs"): reported in docs/phonetic-animator.md, not claimed here.
-    text, notext, loud = (held_out_results[s] for s in SYSTEMS)
+    text, notext, loud, _ = (held_out_results[s] for s in SYSTEMS)
     assert text.closure_rate >= 0.9
     assert text.aperture_ratio >= 3
     assert text.aperture_ratio > loud.aperture_ratio
