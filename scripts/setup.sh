@@ -38,9 +38,14 @@ fi
 
 # torch first and pinned: a looser requirement would pull several GB of CUDA packages.
 echo "setup: installing torch==2.13.0 and the project"
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q "torch==2.13.0"
+log=.venv/setup.log
+pip_install() {
+  .venv/bin/python -m pip install "$@" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "setup: pip failed (log: $log)" >&2; exit 1; }
+}
+: >"$log"
+pip_install --upgrade pip
+pip_install "torch==2.13.0"
 echo "torch==2.13.0" > .venv/constraints.txt
-.venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev]"
+pip_install -c .venv/constraints.txt -e ".[dev]"
 touch .venv/.installed
 echo "setup: done"
