@@ -14,11 +14,9 @@ LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 @pytest.fixture(scope="session")
 def example_audio():
-    import soundfile as sf
-    from pmmtalk_live.tracks import Audio
+    from pmmtalk_live.audio.files import read_audio
 
-    samples, _ = sf.read(EXAMPLE_WAV, dtype="float32")
-    return Audio(samples)
+    return read_audio(EXAMPLE_WAV)
 
 
 @pytest.fixture(scope="session")
