@@ -101,3 +101,50 @@ def num_frames_for(duration_s: float, fps: float) -> int:
 def empty_coeffs(num_frames: int, fps: float) -> CurveTrack:
     """A neutral track over the 32 model channels."""
     return CurveTrack(rig.MODEL_CHANNELS, np.zeros((num_frames, rig.NUM_COEFFS), np.float32), fps)
+
+
+# --- live hand-offs ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AudioBlock:
+    """A block of live audio as a source delivers it, already mono at ``SAMPLE_RATE_HZ``.
+
+    samples: float32 in -1..1, shape (n,); any n (sources deliver what the device gives).
+    start_sample: index of ``samples[0]`` in the stream (16 kHz samples since the stream began);
+        consecutive blocks are contiguous unless the source lost audio (a gap = samples lost).
+    capture_time_s: ``time.monotonic()`` when ``samples[0]`` entered the microphone (a file played at
+        real-time pace: when it was due; as fast as possible or stdin: when it was read).
+    """
+
+    samples: np.ndarray
+    start_sample: int
+    capture_time_s: float
+
+    @property
+    def end_sample(self) -> int:
+        return self.start_sample + len(self.samples)
+
+
+@dataclass(frozen=True)
+class CurveFrame:
+    """One output frame of named curves, as the sinks get it.
+
+    number: frame counter from 0 at the stream's first sample, strictly increasing; a frame the engine
+        skipped (compute fell behind) leaves a gap. The frame shows stream time ``number / fps``.
+    fps: the output frame rate (30 or 60).
+    capture_time_s: ``time.monotonic()`` when the audio at the frame's time entered the microphone.
+    wall_time_s: the same instant as Unix time (``time.time()`` scale): OSC timetags and timecode.
+    names: curve names (the preset's output names); values: float32, shape (len(names),).
+    """
+
+    number: int
+    fps: float
+    capture_time_s: float
+    wall_time_s: float
+    names: tuple[str, ...]
+    values: np.ndarray
+
+    @property
+    def time_s(self) -> float:
+        """Stream time the frame shows: seconds after the stream's first sample."""
+        return self.number / self.fps

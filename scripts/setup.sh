@@ -10,6 +10,9 @@ DEBIAN_PACKAGES=(
   libsndfile1            # soundfile's library (the wheel bundles one; this one also reads more formats)
   libportaudio2          # sounddevice: the live microphone path
   sox                    # audio conversion in the tests and scripts
+  pulseaudio             # a virtual microphone (pipe source) for the live path's tests and benchmark
+  pulseaudio-utils
+  libasound2-plugins     # ALSA's pulse plugin: PortAudio reaches PulseAudio through it
 )
 
 missing=()

@@ -1,0 +1,25 @@
+"""Sinks take output frames (``tracks.CurveFrame``) to where they are used: OSC to our Unreal plugin
+(``osc.py``), Live Link Face UDP packets for stock Unreal (``livelinkface.py``), CSV takes
+(``csv_take.py``).
+
+A live sink has ``send(frame)`` and ``close()``. ``send`` never raises for network trouble (a
+receiver that is not running, a full buffer): it counts the failure in ``errors`` and goes on, so one
+broken destination never stops the others or the recording.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..tracks import CurveFrame
+
+
+class Sink(Protocol):
+    sent: int
+    """Datagrams (or rows) delivered."""
+    errors: int
+    """Sends that failed (counted, not raised)."""
+
+    def send(self, frame: CurveFrame) -> None: ...
+
+    def close(self) -> None: ...
