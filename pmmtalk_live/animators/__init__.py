@@ -1,12 +1,21 @@
 """Animators turn speech into the 32 model coefficients; the idle layer adds eyes, brows and head.
 
-An animator has a ``name`` and ``animate(audio: Audio, fps: float, text: str | None) -> CurveTrack``
-over ``rig.MODEL_CHANNELS``; ``make_animator`` builds one by name.
+Two shapes of the same job:
+
+- offline, ``Animator.animate(audio, fps, text) -> CurveTrack``: a whole recording at once;
+- live, ``LiveAnimator``: 16 kHz audio goes in hop by hop, and out come the frames whose look-ahead
+  is complete. The streaming engine (``stream/``) only knows this protocol, so another animator (the
+  PMMTalk model) plugs in without touching the engine.
+
+``make_animator`` and ``make_live_animator`` build one by name.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
 
 from ..tracks import Audio, CurveTrack
 
@@ -21,9 +30,58 @@ class Animator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LiveCoeffs:
+    """Frames a live animator has finished: frame numbers ``first_frame .. first_frame + n - 1``.
+
+    coeffs: float32 (n, 32) over ``rig.MODEL_CHANNELS``, in 0..1.
+    activity: float32 (n,) in 0..1, how much speech there is (the loudness envelope); it livens the
+        idle layer (faster blinks, more head motion).
+    """
+
+    first_frame: int
+    coeffs: np.ndarray
+    activity: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.coeffs)
+
+
+class LiveAnimator(Protocol):
+    """Streaming speech -> coefficients. Frame k shows stream time k / fps (the first sample is at 0)
+    and is finished once audio up to k / fps + lookahead_s has been processed."""
+
+    name: str
+    fps: float
+    lookahead_s: float
+
+    def process(self, samples: np.ndarray) -> LiveCoeffs:
+        """Feed the next audio (float32 mono 16 kHz, shape (n,), contiguous with what came before);
+        returns the frames now finished (often none or one), in order, with no gaps."""
+        ...
+
+    def skip(self, num_samples: int) -> int:
+        """``num_samples`` of audio were lost or dropped (the engine fell behind): the stream moves on
+        without them. Frames that can no longer be finished are not produced; returns how many."""
+        ...
+
+    def flush(self) -> LiveCoeffs:
+        """End of stream: every frame up to the last sample, finished without look-ahead."""
+        ...
+
+
 def make_animator(name: str) -> Animator:
     if name == "phonetic":
         from .phonetic import PhoneticAnimator
 
         return PhoneticAnimator()
+    raise ValueError(f"unknown animator {name!r} (choose from {', '.join(ANIMATORS)})")
+
+
+def make_live_animator(name: str, fps: float, lookahead_s: float) -> LiveAnimator:
+    if name == "phonetic":
+        from .live_phonetic import LivePhoneticAnimator
+
+        return LivePhoneticAnimator(fps=fps, lookahead_s=lookahead_s)
     raise ValueError(f"unknown animator {name!r} (choose from {', '.join(ANIMATORS)})")
