@@ -19,3 +19,15 @@ class TakeError(PmmtalkError):
 
 class RecognizerError(PmmtalkError):
     """The phone source failed: forced alignment found no path, the model is missing."""
+
+
+class SinkError(PmmtalkError):
+    """A destination that cannot be set up: a host that does not resolve, a bad address."""
+
+
+class ControlError(PmmtalkError):
+    """The remote-control port cannot be opened (in use, bad address)."""
+
+
+class ConfigError(PmmtalkError):
+    """A serve configuration file that cannot be read or does not validate."""
