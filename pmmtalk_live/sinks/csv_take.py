@@ -160,11 +160,13 @@ class TakeWriter:
         timecode: str = "system",
         sample_rate_hz: int = SAMPLE_RATE_HZ,
         curve_names: Sequence[str],
+        start_time_of_day_s: float | None = None,
     ) -> None:
         """``fps``: row rate when ``write_frame`` gets no time. ``timecode``: one of ``TIMECODE_SOURCES``.
 
         ``sample_rate_hz``: the rate of what ``write_audio`` gets. ``curve_names``: the order of the
-        values ``write_frame`` gets.
+        values ``write_frame`` gets. ``start_time_of_day_s``: with system timecode, the time of day of
+        the take's time 0 (a live take starts at the capture time of its first frame); default now.
         """
         self.slate = check_take_name(slate, "slate")
         self.subject = check_take_name(subject, "subject")
@@ -200,7 +202,11 @@ class TakeWriter:
         self._rows = 0
         self._samples = 0
         self._last_time_s = -np.inf
-        self.start_time_of_day_s = time_of_day_s() if timecode == "system" else 0.0
+        if timecode == "take":
+            start_time_of_day_s = 0.0
+        elif start_time_of_day_s is None:
+            start_time_of_day_s = time_of_day_s()
+        self.start_time_of_day_s = float(start_time_of_day_s)
         """The timecode of the take's time 0, in seconds of the day (0 for take-relative timecode)."""
         self._write_csv(",".join(rig.CSV_COLUMNS + extra_columns) + "\n")
 
@@ -224,6 +230,11 @@ class TakeWriter:
     @property
     def samples_written(self) -> int:
         return self._samples
+
+    @property
+    def last_row_time_s(self) -> float:
+        """Take time of the last row written (0 before the first)."""
+        return max(self._last_time_s, 0.0)
 
     @property
     def start_timecode(self) -> str:
@@ -338,24 +349,29 @@ def write_take(
 
     Rows are at ``track.fps`` from time 0; ``take=None`` picks the next free take number.
     """
-    for _ in range(100):  # another writer may take the same free number between look-up and create
-        number = next_free_take(folder, slate, subject) if take is None else take
-        try:
-            writer = TakeWriter(folder, slate=slate, take=number, subject=subject, fps=track.fps,
-                                timecode=timecode, curve_names=track.names,
-                                sample_rate_hz=audio.sample_rate_hz if audio is not None else SAMPLE_RATE_HZ)
-            break
-        except _TakeExistsError:
-            if take is not None:
-                raise
-    else:
-        raise TakeError(f"no free take number for {slate!r} / {subject!r} in {folder}")
+    writer = open_take(folder, slate=slate, take=take, subject=subject, fps=track.fps, timecode=timecode,
+                       curve_names=track.names,
+                       sample_rate_hz=audio.sample_rate_hz if audio is not None else SAMPLE_RATE_HZ)
     with writer:
         for values in track.values:
             writer.write_frame(values)
         if audio is not None:
             writer.write_audio(audio.samples)
     return writer.csv_path
+
+
+def open_take(folder: str | os.PathLike, *, slate: str, take: int | None, subject: str,
+              **writer_args) -> TakeWriter:
+    """A new ``TakeWriter``; ``take=None`` picks the next free take number (safe against another writer
+    picking the same number at the same moment). ``writer_args`` go to ``TakeWriter``."""
+    for _ in range(100):
+        number = next_free_take(folder, slate, subject) if take is None else take
+        try:
+            return TakeWriter(folder, slate=slate, take=number, subject=subject, **writer_args)
+        except _TakeExistsError:
+            if take is not None:
+                raise
+    raise TakeError(f"no free take number for {slate!r} / {subject!r} in {folder}")
 
 
 @dataclass
