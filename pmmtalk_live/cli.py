@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -62,6 +65,72 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices(args: argparse.Namespace) -> int:
+    from .audio.sources import format_devices
+
+    print(format_devices())
+    return 0
+
+
+_SERVE_OPTIONS = ("input", "device", "fast", "loop", "raw_rate", "raw_channels", "raw_format", "preset",
+                  "animator", "fps", "lookahead_ms", "hop_ms", "max_backlog_ms", "subject", "osc", "livelink",
+                  "record", "takes_dir", "slate", "control", "idle", "seed", "quiet")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .serve import ServeSession
+
+    overrides = {name: getattr(args, name) for name in _SERVE_OPTIONS}
+    if args.no_osc:
+        overrides["osc"] = False
+    if args.no_livelink:
+        overrides["livelink"] = False
+    config = load_config(args.config, overrides)
+    _log_to_stderr(verbose=args.verbose)
+
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        stop.set()
+        signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C ends at once
+
+    session = ServeSession(config, status_stream=sys.stderr)
+    try:
+        for line in session.describe():
+            print(line, file=sys.stderr)
+        print("serving; Ctrl-C stops" + (" and closes the take" if config.record else ""), file=sys.stderr)
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        summary = session.run(stop)
+    finally:
+        session.close()
+    print(f"served {summary.audio_s:.1f} s: {summary.frames_sent} frames sent, {summary.frames_dropped} dropped, "
+          f"latency p50 {summary.latency_p50_ms:.0f} ms p95 {summary.latency_p95_ms:.0f} ms, "
+          f"real-time factor {summary.real_time_factor:.2f}", file=sys.stderr)
+    for take in session.finished_takes:
+        print(f"take: {take.csv_path} ({take.rows} frames)")
+    return 0
+
+
+class _StatusAwareHandler(logging.StreamHandler):
+    """Log lines on stderr that do not collide with the status line redrawn there."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream.isatty():
+            self.stream.write("\r\033[K")
+        super().emit(record)
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    handler = _StatusAwareHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("pmmtalk-live: %(levelname)s: %(message)s"))
+    root = logging.getLogger("pmmtalk_live")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmmtalk-live",
@@ -104,6 +173,52 @@ def build_parser() -> argparse.ArgumentParser:
     check = actions.add_parser("check", help="validate preset files (file, line and key of each error)")
     check.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("devices", help="list the audio input devices (microphones) and their sample rates")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser(
+        "serve", help="drive a character live: microphone (or file, stdin) to Unreal, recording takes",
+        description="Animate live speech and stream it to Unreal: OSC to the bundled plugin and Live Link "
+                    "Face packets to stock Unreal (default: both on 127.0.0.1), recording takes on request. "
+                    "Settings come from --config (YAML, same names with _) and then the options.")
+    p.add_argument("--config", metavar="FILE", help="YAML file with any of the settings below")
+    src = p.add_argument_group("input")
+    src.add_argument("--input", metavar="mic|FILE|-", help="the microphone (default), an audio file, or - for raw "
+                     "PCM on stdin")
+    src.add_argument("--device", metavar="X", help="microphone by index or name (see `pmmtalk-live devices`)")
+    src.add_argument("--fast", action="store_const", const=True, help="files: as fast as possible, not at real-time pace")
+    src.add_argument("--loop", action="store_const", const=True, help="files: start again at the end")
+    src.add_argument("--raw-rate", type=int, metavar="HZ", help="stdin: sample rate (default 16000)")
+    src.add_argument("--raw-channels", type=int, metavar="N", help="stdin: channels (default 1)")
+    src.add_argument("--raw-format", choices=("s16le", "s32le", "f32le"), help="stdin: sample format (default s16le)")
+    anim = p.add_argument_group("animation")
+    anim.add_argument("--preset", help="retarget preset name or YAML file (default: metahuman); reloads on change")
+    anim.add_argument("--animator", choices=("phonetic",), help="the animator (default: phonetic)")
+    anim.add_argument("--fps", type=int, choices=(30, 60), help="output frame rate (default: 60)")
+    anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
+                      "(default: 100; less = lower latency, less anticipation)")
+    anim.add_argument("--hop-ms", type=float, metavar="MS", help="analysis hop, 10 to 20 ms (default: 10)")
+    anim.add_argument("--max-backlog-ms", type=float, metavar="MS", help="audio older than this when its turn "
+                      "comes is skipped and counted (default: 100)")
+    anim.add_argument("--no-idle", dest="idle", action="store_const", const=False, help="no blinks, gaze or head motion")
+    anim.add_argument("--seed", type=int, help="idle layer seed")
+    out = p.add_argument_group("outputs")
+    out.add_argument("--osc", action="append", metavar="HOST:PORT[@SUBJECT]",
+                     help="OSC to the bundled Unreal plugin (repeatable; default 127.0.0.1:9000)")
+    out.add_argument("--livelink", action="append", metavar="HOST:PORT[@SUBJECT]",
+                     help="Live Link Face packets for stock Unreal (repeatable; default 127.0.0.1:11111)")
+    out.add_argument("--no-osc", action="store_true", help="no OSC stream")
+    out.add_argument("--no-livelink", action="store_true", help="no Live Link Face stream")
+    out.add_argument("--subject", help="Live Link subject name (default: pmmtalk)")
+    out.add_argument("--record", metavar="DIR", help="record a take from the start into DIR (Ctrl-C closes it)")
+    out.add_argument("--takes-dir", metavar="DIR", help="where /RecordStart puts takes (default: --record, else takes)")
+    out.add_argument("--slate", help="slate name of recorded takes (default: live)")
+    out.add_argument("--control", metavar="HOST:PORT|off",
+                     help="remote-control OSC port (default 127.0.0.1:8000; off = none)")
+    p.add_argument("-q", "--quiet", action="store_const", const=True, help="no status line")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -59,6 +59,9 @@ class TakeRecorder:
         self._next_sample = 0
         """Next stream sample the WAV expects."""
         self._columns: dict[tuple[str, ...], np.ndarray] = {}
+        self._timecode_from_first_frame = False
+        self.finished: list[FinishedTake] = []
+        """Takes finished so far, oldest first."""
         self.frames_lost = 0
         """Frames the take could not write (disk full): the take was closed there."""
 
@@ -70,11 +73,12 @@ class TakeRecorder:
     def writer(self) -> TakeWriter | None:
         return self._writer
 
-    def start(self, *, slate: str, take: int | None, subject: str, first_frame: int, wall_time_s: float,
+    def start(self, *, slate: str, take: int | None, subject: str, first_frame: int, wall_time_s: float | None,
               curve_names: tuple[str, ...]) -> TakeWriter:
-        """Start a take at frame ``first_frame`` (captured at Unix time ``wall_time_s``), with the
-        columns of ``curve_names``; ``take=None`` = the next free number. Raises TakeError (bad name,
-        the take exists, the folder is not writable); a take already running is finished first."""
+        """Start a take at frame ``first_frame`` (captured at Unix time ``wall_time_s``; None = not
+        known yet: the timecode is set from the first frame's capture time), with the columns of
+        ``curve_names``; ``take=None`` = the next free number. Raises TakeError (bad name, the take
+        exists, the folder is not writable); a take already running is finished first."""
         check_take_name(slate, "slate")
         check_take_name(subject, "subject")
         with self._lock:
@@ -82,7 +86,9 @@ class TakeRecorder:
                 self._finish()
             writer = open_take(self.folder, slate=slate, take=take, subject=subject, fps=self.fps,
                                timecode="system", sample_rate_hz=self.sample_rate_hz,
-                               curve_names=curve_names, start_time_of_day_s=time_of_day_s(wall_time_s))
+                               curve_names=curve_names,
+                               start_time_of_day_s=None if wall_time_s is None else time_of_day_s(wall_time_s))
+            self._timecode_from_first_frame = wall_time_s is None
             self._writer = writer
             self._first_frame = first_frame
             self._columns.clear()
@@ -115,6 +121,10 @@ class TakeRecorder:
             writer = self._writer
             if writer is None or frame.number < self._first_frame:
                 return
+            if self._timecode_from_first_frame:
+                start_wall_s = frame.wall_time_s - (frame.number - self._first_frame) / self.fps
+                writer.start_time_of_day_s = time_of_day_s(start_wall_s)
+                self._timecode_from_first_frame = False
             try:
                 writer.write_frame(self._take_values(frame), time_s=(frame.number - self._first_frame) / self.fps)
             except (TakeError, ValueError) as error:
@@ -179,6 +189,7 @@ class TakeRecorder:
             log.error("%s", error)
         done = FinishedTake(format_timecode(writer.start_time_of_day_s + writer.last_row_time_s), writer.csv_path,
                             writer.wav_path, writer.rows_written, writer.samples_written)
+        self.finished.append(done)
         log.info("take finished: %s (%d rows, %.1f s of audio)", done.csv_path, done.rows,
                  done.samples / self.sample_rate_hz)
         return done

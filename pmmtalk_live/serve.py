@@ -1,0 +1,164 @@
+"""``pmmtalk-live serve``: one live session, wired from a ``ServeConfig``.
+
+    audio source (mic | file | stdin) --> Engine (live animator, idle layer, preset) --> Outputs:
+        OSC to our Unreal plugin, Live Link Face packets for stock Unreal, the take recorder
+    remote-control port (OSC, the Live Link Face app's commands) --> this session (ControlTarget)
+
+Everything that can fail on a user's mistake (a preset, a host, a port in use, a device, a takes
+folder) is checked before the first audio is read, each with one clear line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from .animators import make_live_animator
+from .config import ServeConfig
+from .control.remote import ControlServer
+from .retarget.preset import load_preset
+from .retarget.watch import PresetWatcher
+from .sinks.csv_take import check_take_name
+from .sinks.livelinkface import LiveLinkFaceSink
+from .sinks.osc import OscSink
+from .sinks.take_recorder import TakeRecorder
+from .stream.engine import Engine, EngineSummary, Outputs
+from .stream.stats import LiveStats, StatusPrinter
+
+log = logging.getLogger(__name__)
+
+
+class ServeSession:
+    """A running daemon: source, engine, sinks, recorder and control port. Implements the remote
+    control's ``ControlTarget``: its methods are called from the control thread."""
+
+    def __init__(self, config: ServeConfig, status_stream=None) -> None:
+        from .audio.sources import open_source
+
+        self.config = config
+        self.subject = check_take_name(config.subject, "subject")
+        self.slate = check_take_name(config.slate, "slate")
+        self.next_take: int | None = None
+        self.presets = PresetWatcher(config.preset)
+        self._own_subject: set[int] = set()
+        """ids of the sinks that carry their own subject name (not changed by /LiveLinkSubject)."""
+        self.outputs = Outputs(recorder=TakeRecorder(config.takes_folder, fps=config.fps))
+        self.stats = LiveStats()
+        self.source = None
+        self.control = None
+        try:
+            osc, livelink = config.destinations()
+            for dest in osc:
+                sink = OscSink(dest.host, dest.port, subject=dest.subject or self.subject)
+                sink.check_names(self.presets.preset.output_names)
+                self._add_sink(sink, dest.subject)
+            for dest in livelink:
+                self._add_sink(LiveLinkFaceSink(dest.host, dest.port, subject=dest.subject or self.subject),
+                               dest.subject)
+            if config.control is not None:
+                self.control = ControlServer(self, host=config.control.host, port=config.control.port)
+            device = int(config.device) if config.device is not None and str(config.device).isdigit() else config.device
+            self.source = open_source(config.input, device=device, realtime=not config.fast, loop=config.loop,
+                                      raw_rate_hz=config.raw_rate, raw_channels=config.raw_channels,
+                                      raw_format=config.raw_format)
+            animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0)
+        except BaseException:
+            self.close()
+            raise
+        status = None if config.quiet or status_stream is None else StatusPrinter(status_stream)
+        self.engine = Engine(self.source, animator, self.presets, self.outputs, hop_ms=config.hop_ms,
+                             max_backlog_ms=config.max_backlog_ms, idle=config.idle, seed=config.seed,
+                             stats=self.stats, status=status, status_extra=self._status_extra)
+
+    def _add_sink(self, sink, own_subject: str | None) -> None:
+        if own_subject:
+            self._own_subject.add(id(sink))
+        self.outputs.add(sink)
+
+    def describe(self) -> list[str]:
+        """What the session does, a line each (printed at start)."""
+        lines = [f"input: {self.source.description}",
+                 f"animator: {self.config.animator}, {self.config.fps} fps, look-ahead "
+                 f"{self.config.lookahead_ms:g} ms, hop {self.config.hop_ms:g} ms",
+                 f"preset: {self.presets.preset.name} ({self.presets.preset.path}; reloads when the file changes)"]
+        for sink in self.outputs.sinks:
+            lines.append(f"sending: {sink.description}")
+        if self.control is not None:
+            host, port = self.control.address
+            lines.append(f"remote control: OSC on {host}:{port} (Live Link Face commands, /Preset)")
+        return lines
+
+    def run(self, stop: threading.Event) -> EngineSummary:
+        """Serve until the input ends or ``stop`` is set; the take (if any) is closed at the end."""
+        if self.control is not None:
+            self.control.start()
+        if self.config.record:
+            self.record_start(None, None)
+        return self.engine.run(stop)
+
+    def close(self) -> None:
+        """Stop the control port and the source, finish the take, close the sinks. Safe to call twice."""
+        if self.control is not None:
+            self.control.close()
+        if self.source is not None:
+            self.source.close()
+        self.outputs.close()
+
+    @property
+    def finished_takes(self):
+        return self.outputs.recorder.finished
+
+    def _status_extra(self) -> str:
+        writer = self.outputs.recorder.writer
+        if writer is None:
+            return ""
+        return f"REC {writer.csv_path.name} {writer.rows_written / self.config.fps:.0f} s"
+
+    # --- ControlTarget: the remote-control commands ------------------------------------------------
+
+    def record_start(self, slate: str | None, take: int | None) -> str:
+        engine = getattr(self, "engine", None)
+        first = engine.next_frame if engine is not None else 0
+        wall = engine.frame_wall_time(first) if engine is not None and first > 0 else None
+        names = engine.output_names if engine is not None else self.presets.preset.output_names
+        writer = self.outputs.recorder.start(slate=slate or self.slate, take=take if take is not None else self.next_take,
+                                             subject=self.subject, first_frame=first, wall_time_s=wall,
+                                             curve_names=names)
+        self.next_take = None
+        return writer.start_timecode
+
+    def record_stop(self) -> tuple[str, str, str] | None:
+        done = self.outputs.recorder.stop()
+        if done is None:
+            return None
+        return done.timecode, str(done.csv_path), str(done.wav_path)
+
+    def set_slate(self, name: str) -> None:
+        self.slate = check_take_name(name, "slate")
+
+    def set_take(self, number: int) -> None:
+        self.next_take = number
+
+    def set_subject(self, name: str) -> None:
+        self.subject = check_take_name(name, "subject")
+        for sink in self.outputs.sinks:
+            if id(sink) not in self._own_subject:
+                sink.subject = self.subject
+
+    def add_livelink_address(self, host: str, port: int) -> None:
+        self._add_sink(LiveLinkFaceSink(host, port, subject=self.subject), None)
+
+    def clear_livelink_addresses(self) -> None:
+        for sink in self.outputs.remove_where(lambda s: isinstance(s, LiveLinkFaceSink)):
+            self._own_subject.discard(id(sink))
+
+    def set_streaming(self, on: bool) -> None:
+        self.outputs.streaming = on
+
+    def set_preset(self, name: str) -> None:
+        preset = load_preset(name)  # raises PresetError: the preset in use stays
+        for sink in self.outputs.sinks:
+            if isinstance(sink, OscSink):
+                sink.check_names(preset.output_names)
+        self.engine.request_preset(preset)
+

@@ -1,0 +1,75 @@
+"""serve settings: defaults, a YAML file, the command line on top; one-line errors naming file and key."""
+
+import pytest
+
+from pmmtalk_live.config import Destination, ServeConfig, load_config, parse_destination
+from pmmtalk_live.errors import ConfigError
+
+
+def test_defaults_stream_to_both_local_receivers():
+    osc, livelink = ServeConfig().destinations()
+    assert osc == [Destination("127.0.0.1", 9000)]
+    assert livelink == [Destination("127.0.0.1", 11111)]
+    assert ServeConfig().control == Destination("127.0.0.1", 8000)
+
+
+def test_only_livelink_given_means_no_osc():
+    config = load_config(None, {"livelink": ["10.0.0.2:11111"]})
+    assert config.destinations() == ([], [Destination("10.0.0.2", 11111)])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("127.0.0.1:9000", Destination("127.0.0.1", 9000)),
+    ("studio-pc", Destination("studio-pc", 11111)),
+    ("[::1]:5000@Alice", Destination("::1", 5000, "Alice")),
+    ("::1", Destination("::1", 11111)),
+    ("host:1@Bob", Destination("host", 1, "Bob")),
+])
+def test_destinations_parse(text, expected):
+    assert parse_destination(text, 11111, "--livelink") == expected
+
+
+@pytest.mark.parametrize("text", ["host:0", "host:70000", "host:http", ":9000", "[::1", "[::1]9000", "host:1@"])
+def test_bad_destinations_are_one_line_errors(text):
+    with pytest.raises(ConfigError) as err:
+        parse_destination(text, 9000, "--osc")
+    assert "\n" not in str(err.value) and "--osc" in str(err.value)
+
+
+def test_yaml_then_command_line(tmp_path):
+    path = tmp_path / "serve.yaml"
+    path.write_text("preset: arkit\nfps: 30\nlookahead-ms: 80\nosc:\n  - 127.0.0.1:9001@Alice\n"
+                    "  - {host: 127.0.0.1, port: 9002, subject: Bob}\ncontrol: off\nrecord: takes\n")
+    config = load_config(path, {"fps": 60, "preset": None})
+    assert config.preset == "arkit" and config.fps == 60 and config.lookahead_ms == 80.0
+    assert config.osc == [Destination("127.0.0.1", 9001, "Alice"), Destination("127.0.0.1", 9002, "Bob")]
+    assert config.control is None
+    assert config.takes_folder == "takes"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("lookahed_ms: 50\n", "did you mean 'lookahead_ms'"),
+    ("fps: 25\n", "must be one of 30, 60"),
+    ("fps: sixty\n", "expected a number"),
+    ("hop_ms: 5\n", "must be from 10 to 20"),
+    ("quiet: maybe\n", "expected true or false"),
+    ("- just\n- a list\n", "expected a mapping"),
+    ("preset: [unclosed\n", "serve.yaml:"),
+    ("osc: 127.0.0.1:99999\n", "port must be a number"),
+])
+def test_bad_config_files(tmp_path, content, message):
+    path = tmp_path / "serve.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unreadable_config(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="not a text file"):
+        load_config(tmp_path / "bin.yaml")
