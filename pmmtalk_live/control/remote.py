@@ -1,0 +1,510 @@
+"""The OSC remote-control port: the Live Link Face app's recording commands, so that the same tools
+(Switchboard, scripts) that drive an iPhone's recording drive ours. Commands, replies and the
+conventions for failures are in docs/remote-control.md.
+
+One datagram goes through three steps, each its own function:
+
+- ``parse_packet``: bytes -> OSC messages (bundles flattened). Anything that is not OSC is garbage:
+  counted, logged, dropped without a reply. Nothing in a broken packet is carried out.
+- ``ControlServer._carry_out``: one message -> validated arguments -> one ``ControlTarget`` call ->
+  at most one reply. A command refused (unknown address, bad arguments, the target failed) is
+  answered ``/Error <command> <reason>`` and counted in ``rejected``; the target is only called
+  once every argument has been checked.
+- ``ControlServer._send``: the reply goes to the ``/OSCSetSendTarget`` address, or to the sender
+  until one is set.
+
+Nothing a datagram holds, and nothing the target raises, stops the server thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import os
+import re
+import select
+import socket
+import threading
+import time
+from typing import Any, Protocol
+
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.parsing import osc_types
+
+from ..errors import ControlError, PmmtalkError
+from ..sinks.csv_take import check_take_name
+
+DEFAULT_PORT = 8000
+"""Where the Live Link Face app listens for these commands."""
+
+MAX_DATAGRAM_BYTES = 8192
+"""Larger datagrams are garbage: the longest command (two names of 100 bytes) is a few hundred bytes."""
+
+MAX_BUNDLE_DEPTH = 8
+"""Bundles nested deeper are garbage (no tool nests them; a deep nest is a recursion attack)."""
+
+MAX_PACKET_COMMANDS = 16
+"""A packet (a bundle) with more commands is garbage: no tool sends that many at once, and each gets a
+reply, which would make a spoofed bundle of a thousand tiny commands a 5x amplifier."""
+
+MAX_TAKE = 2**31 - 1
+"""The largest take number: the largest OSC int32."""
+
+MAX_REASON_CHARS = 300
+"""An ``/Error`` reason (and its log line) is cut to this length; it may quote what the sender sent."""
+
+BATTERY_LEVEL = 1.0
+"""``/Battery``'s answer, 0..1 as the app's: a desktop on mains power never runs down."""
+
+THERMAL_STATE = 0
+"""``/Thermals``'s answer, as iOS's ProcessInfo.ThermalState (0 nominal .. 3 critical): a desktop is not
+throttled as a phone is."""
+
+_RECEIVE_BYTES = 65536
+"""Every UDP datagram fits whole, so a huge one is seen as huge rather than cut to a parseable prefix."""
+
+# Windows reports bind failures with its own WSA codes.
+_IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
+_NOT_HERE = {errno.EADDRNOTAVAIL, getattr(errno, "WSAEADDRNOTAVAIL", errno.EADDRNOTAVAIL)}
+_DENIED = {errno.EACCES, getattr(errno, "WSAEACCES", errno.EACCES)}
+
+_BUNDLE_HEAD = b"#bundle\x00"
+_KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")
+_DIGITS = re.compile(r"\s*[0-9]{1,10}\s*")
+_PRESET_NAME = re.compile(r"\w[\w .-]{0,63}")
+
+log = logging.getLogger(__name__)
+
+
+class ControlTarget(Protocol):
+    """What the daemon does for the remote-control port. Called from the control thread, one call at a time.
+
+    A method that cannot do what it is asked raises (PmmtalkError, with a one-line message, for
+    failures a user can fix); the caller is answered ``/Error <command> <message>``. Names and
+    numbers have already been checked: slate and subject pass ``check_take_name``, a take is
+    0..MAX_TAKE, a host is an IP address (not 0.0.0.0 or ::), a port 1..65535.
+    """
+
+    def record_start(self, slate: str | None, take: int | None) -> str:
+        """Start a take (None: the current slate, the next take). Returns its start timecode ``HH:MM:SS:FF.fff``.
+
+        Raises TakeError (or another PmmtalkError) when it cannot: already recording, take exists.
+        """
+
+    def record_stop(self) -> tuple[str, str, str] | None:
+        """Stop the take: ``(timecode, csv path, audio path)``, or None when not recording."""
+
+    def set_slate(self, name: str) -> None: ...
+
+    def set_take(self, number: int) -> None: ...
+
+    def set_subject(self, name: str) -> None:
+        """The Live Link subject name, also the third part of take file names."""
+
+    def add_livelink_address(self, host: str, port: int) -> None:
+        """Stream Live Link Face packets to ``host:port`` too."""
+
+    def clear_livelink_addresses(self) -> None: ...
+
+    def set_streaming(self, on: bool) -> None: ...
+
+    def set_preset(self, name: str) -> None:
+        """Switch to the preset with this bare name; raises PresetError if it cannot load (the old one stays)."""
+
+
+class _Rejected(Exception):
+    """A command refused before it reached the target; the message is the one-line reason."""
+
+
+class _NotOsc(ValueError):
+    """A datagram that is not OSC; the message is the one-line reason."""
+
+
+# --- parsing: bytes -> messages, no sockets ------------------------------------------------------
+
+
+def parse_packet(dgram: bytes) -> list[OscMessage]:
+    """The messages of one OSC packet in order, bundles flattened (their time tags ignored: commands
+    run at once). Raises ValueError with a short reason if any part of the packet is not OSC."""
+    if len(dgram) > MAX_DATAGRAM_BYTES:
+        raise _NotOsc(f"{len(dgram)} bytes, over the {MAX_DATAGRAM_BYTES}-byte limit")
+    try:
+        parts = _message_datagrams(dgram, depth=0)
+        if len(parts) > MAX_PACKET_COMMANDS:
+            raise _NotOsc(f"{len(parts)} commands in one packet, over the limit of {MAX_PACKET_COMMANDS}")
+        return [_parse_message(part) for part in parts]
+    except _NotOsc:
+        raise
+    except Exception:  # python-osc raises its ParseError, but also UnicodeDecodeError and others
+        raise _NotOsc("malformed OSC message (truncated, arguments not matching their type tags, "
+                         "or a string that is not UTF-8)") from None
+
+
+def _message_datagrams(dgram: bytes, depth: int) -> list[bytes]:
+    """Split a packet into its messages' bytes, walking bundles: ``#bundle\\0``, a time tag, then
+    (int32 size, element) pairs."""
+    if dgram.startswith(b"/"):
+        return [dgram]
+    if not dgram.startswith(_BUNDLE_HEAD):
+        raise _NotOsc("neither an OSC message nor a bundle" if dgram else "empty datagram")
+    if depth >= MAX_BUNDLE_DEPTH:
+        raise _NotOsc(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
+    messages: list[bytes] = []
+    index = len(_BUNDLE_HEAD) + 8  # after the time tag
+    if index > len(dgram):
+        raise _NotOsc("a bundle cut short in its time tag")
+    while index < len(dgram):
+        size = int.from_bytes(dgram[index:index + 4], "big")
+        start = index + 4
+        if start > len(dgram) or size == 0 or start + size > len(dgram):
+            raise _NotOsc("a bundle element runs past the end of the datagram")
+        messages += _message_datagrams(dgram[start:start + size], depth + 1)
+        index = start + size
+    return messages
+
+
+def _parse_message(dgram: bytes) -> OscMessage:
+    # python-osc logs one warning per unknown type tag and then misreads the arguments: refuse those
+    # here, so that a datagram of 8000 'z' tags is one garbage count, not 8000 log lines.
+    _, index = osc_types.get_string(dgram, 0)
+    if index < len(dgram):
+        tags, _ = osc_types.get_string(dgram, index)
+        unknown = set(tags[1:]) - _KNOWN_TYPE_TAGS
+        if unknown:
+            raise _NotOsc(f"unknown OSC type tags {''.join(sorted(unknown))[:20]!r}")
+    return OscMessage(dgram)
+
+
+def encode_message(address: str, args: list[Any]) -> bytes:
+    """One OSC message: str -> s, int -> i, float -> f."""
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+# --- arguments: what tools send -> what the target gets -------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _arguments(args: list[Any], least: int, most: int, usage: str) -> list[Any]:
+    """``args`` padded with None up to ``most``; _Rejected unless there are ``least`` to ``most``."""
+    if not least <= len(args) <= most:
+        wanted = f"{least}" if least == most else f"{least} to {most}"
+        raise _Rejected(f"takes {wanted} argument{'s' if most != 1 else ''} ({usage or 'none'}), got {len(args)}")
+    return args + [None] * (most - len(args))
+
+
+def _whole_number(value: Any, what: str, low: int, high: int) -> int:
+    """An int, a string of digits or a float with no fraction (tools send all three) in low..high."""
+    number = None
+    if isinstance(value, bool):
+        pass  # OSC's T and F are no numbers
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        number = int(value)
+    if number is None or not low <= number <= high:
+        raise _Rejected(f"{what} {_shown(value)} is not a whole number {low}..{high}")
+    return number
+
+
+def _port(value: Any) -> int:
+    return _whole_number(value, "port", 1, 65535)
+
+
+def _ip(value: Any) -> str:
+    """An IPv4 or IPv6 address to send to (no host names: the app takes addresses, and a name lookup would block)."""
+    try:
+        ip = ipaddress.ip_address(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        ip = None
+    if ip is None:
+        raise _Rejected(f"{_shown(value)} is not an IP address")
+    if ip.is_unspecified:
+        raise _Rejected(f"{ip} is not an address to send to")
+    return str(ip)
+
+
+def _name(value: Any, what: str) -> str:
+    """A slate or subject: a string (or a whole number, which some tools send for a slate) that is
+    safe in a take file name."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _Rejected(f"{what} {_shown(value)} is not a string")
+    return check_take_name(value, what)
+
+
+def _preset_name(value: Any) -> str:
+    # A bare name only: a path would let the network load (and quote in errors) any YAML file.
+    if (not isinstance(value, str) or not _PRESET_NAME.fullmatch(value) or ".." in value
+            or value.endswith((".yaml", ".yml"))):
+        raise _Rejected(f"preset {_shown(value)} is not a bare preset name "
+                        "(letters, digits, '_', '-', '.', spaces; no path, no .yaml)")
+    return value
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 3] + "..."
+
+
+class _LogThrottle:
+    """At most ``burst`` log lines of a kind per ``window_s``; the rest are counted and the count is
+    added to the next line that gets through, so a flood costs a few lines, not one per datagram."""
+
+    def __init__(self, burst: int = 10, window_s: float = 10.0) -> None:
+        self.burst = burst
+        self.window_s = window_s
+        self._windows: dict[str, list] = {}  # kind -> [window start (monotonic s), lines in it, suppressed]
+
+    def log(self, level: int, kind: str, message: str) -> None:
+        now = time.monotonic()
+        window = self._windows.setdefault(kind, [now, 0, 0])
+        if now - window[0] >= self.window_s:
+            window[0], window[1] = now, 0
+        if window[1] >= self.burst:
+            window[2] += 1
+            return
+        window[1] += 1
+        if window[2]:
+            message += f" ({window[2]} similar lines suppressed)"
+            window[2] = 0
+        log.log(level, message)
+
+
+# --- the server: a socket and a thread ------------------------------------------------------------
+
+
+class ControlServer:
+    """Listens for the Live Link Face app's OSC remote-control commands on UDP and carries them out on ``target``.
+
+    Binds at construction, so a port in use fails early with ControlError; ``start`` starts the
+    daemon thread that serves; ``close`` stops it. As a context manager it starts on entry and
+    closes on exit. Counters (read them from any thread):
+
+    - ``commands``: commands carried out (the target accepted them, a query was answered);
+    - ``rejected``: commands answered with ``/Error`` (unknown, bad arguments, the target failed);
+    - ``garbage``: datagrams that are not OSC (dropped, no reply).
+    """
+
+    def __init__(self, target: ControlTarget, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+        """``host``: the address to listen on; 127.0.0.1 keeps the port to this machine, 0.0.0.0 opens
+        it to the network (see docs/remote-control.md, Security). ``port``: 0 picks a free one."""
+        self._target = target
+        self.commands = 0
+        self.rejected = 0
+        self.garbage = 0
+        self._sock = _bind(host, port)
+        self._family = self._sock.family
+        self._reply_to: tuple[str, int] | None = None
+        """The ``/OSCSetSendTarget`` address; None: reply to each command's sender."""
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread: threading.Thread | None = None
+        self._close_lock = threading.Lock()
+        self._closed = False
+        self._throttle = _LogThrottle()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound (host, port), with the real port when 0 was asked for."""
+        host, port = self._sock.getsockname()[:2]
+        return host, port
+
+    def start(self) -> "ControlServer":
+        if self._closed:
+            raise RuntimeError("control server is closed")
+        if self._thread is not None:
+            raise RuntimeError("control server already started")
+        self._thread = threading.Thread(target=self._serve, name="pmmtalk-control", daemon=True)
+        self._thread.start()
+        host, port = self.address
+        log.info("control: listening for OSC remote-control commands on %s:%d", host, port)
+        return self
+
+    def close(self) -> None:
+        """Stop serving (a command being carried out finishes first) and close the port. Safe to call twice."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._wake_w.send(b"\0")
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        for sock in (self._sock, self._wake_r, self._wake_w):
+            sock.close()
+
+    def __enter__(self) -> "ControlServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _serve(self) -> None:
+        while not self._closed:  # also ends the loop when the target itself closed the server
+            readable, _, _ = select.select([self._sock, self._wake_r], [], [])
+            if self._wake_r in readable:
+                return
+            try:
+                dgram, sender = self._sock.recvfrom(_RECEIVE_BYTES)
+            except ConnectionError:
+                continue  # Windows reports an earlier reply's "port unreachable" on the next receive
+            except OSError as error:
+                self._throttle.log(logging.WARNING, "receive", f"control: receive failed: {error}")
+                continue
+            try:
+                self._handle(dgram, sender)
+            except Exception as error:  # a bug here must not end remote control for the session
+                self._throttle.log(logging.ERROR, "bug", f"control: internal error: {type(error).__name__}: {error}")
+                log.debug("control: internal error", exc_info=True)
+
+    def _handle(self, dgram: bytes, sender: tuple[str, int]) -> None:
+        try:
+            messages = parse_packet(dgram)
+        except ValueError as error:
+            self.garbage += 1
+            self._throttle.log(logging.WARNING, "garbage",
+                               f"control: dropped a datagram from {_host_port(sender)}: {error}")
+            return
+        for message in messages:
+            self._run(message.address, message.params, sender)
+
+    def _run(self, address: str, args: list[Any], sender: tuple[str, int]) -> None:
+        """Carry out one command and send its reply, or refuse it with ``/Error``."""
+        try:
+            reply = self._carry_out(address, args)
+        except (_Rejected, PmmtalkError) as error:
+            reason = _one_line(str(error))
+        except Exception as error:
+            reason = _one_line(f"internal error: {type(error).__name__}: {error}")
+            log.debug("control: %s raised", address, exc_info=True)
+        else:
+            self.commands += 1
+            level = logging.DEBUG if address.endswith("Query") else logging.INFO  # tools poll these
+            self._throttle.log(level, "command", f"control: {_one_line(' '.join([address, *map(repr, args)]))} "
+                                                 f"from {_host_port(sender)}")
+            if reply is not None:
+                self._send(reply, sender)
+            return
+        self.rejected += 1
+        shown = address[:64]
+        self._throttle.log(logging.WARNING, "rejected",
+                           f"control: refused {shown!r} from {_host_port(sender)}: {reason}")
+        self._send(("/Error", [shown, reason]), sender)
+
+    def _carry_out(self, address: str, args: list[Any]) -> tuple[str, list[Any]] | None:
+        """Check the arguments, then call the target. Returns the reply (address, args) or None.
+
+        Raises _Rejected, or whatever the target raises.
+        """
+        target = self._target
+        match address:
+            case "/OSCSetSendTarget":
+                ip, port = _arguments(args, 2, 2, "ip port")
+                self._reply_to = (self._reply_ip(ip), _port(port))
+            case "/AddLiveLinkAddress":
+                ip, port = _arguments(args, 2, 2, "ip port")
+                target.add_livelink_address(_ip(ip), _port(port))
+            case "/ClearAllLiveLinkAddresses":
+                _arguments(args, 0, 0, "")
+                target.clear_livelink_addresses()
+            case "/LiveLinkSubject":
+                (name,) = _arguments(args, 1, 1, "name")
+                target.set_subject(_name(name, "subject"))
+            case "/LiveLinkStreamStart" | "/LiveLinkStreamStop":
+                _arguments(args, 0, 0, "")
+                target.set_streaming(address == "/LiveLinkStreamStart")
+            case "/Slate":
+                (name,) = _arguments(args, 1, 1, "name")
+                target.set_slate(_name(name, "slate"))
+            case "/Take":
+                (number,) = _arguments(args, 1, 1, "number")
+                target.set_take(_whole_number(number, "take", 0, MAX_TAKE))
+            case "/RecordStart":
+                slate, take = _arguments(args, 0, 2, "[slate [take]]")
+                slate = None if slate is None else _name(slate, "slate")
+                take = None if take is None else _whole_number(take, "take", 0, MAX_TAKE)
+                return "/RecordStartConfirm", [str(target.record_start(slate, take))]
+            case "/RecordStop":
+                _arguments(args, 0, 0, "")
+                stopped = target.record_stop()
+                if stopped is None:
+                    raise _Rejected("not recording")
+                timecode, csv_path, audio_path = stopped
+                return "/RecordStopConfirm", [str(timecode), os.fspath(csv_path), os.fspath(audio_path)]
+            case "/Preset":
+                (name,) = _arguments(args, 1, 1, "name")
+                target.set_preset(_preset_name(name))
+            case "/BatteryQuery":
+                _arguments(args, 0, 0, "")
+                return "/Battery", [BATTERY_LEVEL]
+            case "/ThermalsQuery":
+                _arguments(args, 0, 0, "")
+                return "/Thermals", [THERMAL_STATE]
+            case "/Transport":
+                raise _Rejected("not supported: pmmtalk-live does not send files over the network; "
+                                "takes are in its takes folder")
+            case _:
+                raise _Rejected("unknown command")
+        return None
+
+    def _reply_ip(self, value: Any) -> str:
+        ip = _ip(value)
+        if (self._family == socket.AF_INET6) != (ipaddress.ip_address(ip).version == 6):
+            listening = "IPv6" if self._family == socket.AF_INET6 else "IPv4"
+            raise _Rejected(f"replies leave from an {listening} socket; {ip} is not an {listening} address")
+        return ip
+
+    def _send(self, reply: tuple[str, list[Any]], sender: tuple[str, int]) -> None:
+        destination = self._reply_to or sender
+        try:
+            self._sock.sendto(encode_message(*reply), destination)
+        except OSError as error:
+            self._throttle.log(logging.WARNING, "send",
+                               f"control: cannot send {reply[0]} to {_host_port(destination)}: {error}")
+
+
+def _host_port(address: tuple[str, int]) -> str:
+    host, port = address[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A UDP socket bound to ``host:port``, or ControlError with one line saying why not."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ControlError(f"control port {port!r} is not a port number 0..65535; choose another with --control-port")
+    where = _host_port((host, port))
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ControlError(f"control address {host!r} is not an address of this machine "
+                           f"({getattr(error, 'strerror', None) or error})") from None
+    found.sort(key=lambda info: info[0] != socket.AF_INET)  # "localhost": 127.0.0.1 before ::1
+    family, kind, proto, _, sockaddr = found[0]
+    sock = socket.socket(family, kind, proto)
+    # No SO_REUSEADDR: for UDP it would let a second session share the port and steal half the commands.
+    try:
+        sock.bind(sockaddr)
+    except OSError as error:
+        sock.close()
+        if error.errno in _IN_USE:
+            raise ControlError(f"control port {where} is in use (another pmmtalk-live or Live Link Face "
+                               "session?); choose another with --control-port") from None
+        if error.errno in _NOT_HERE:
+            raise ControlError(f"control address {host!r} is not an address of this machine") from None
+        if error.errno in _DENIED:
+            raise ControlError(f"control port {where} needs administrator rights (ports below 1024); "
+                               "choose another with --control-port") from None
+        raise ControlError(f"cannot open control port {where}: {error.strerror or error}") from None
+    return sock
+
