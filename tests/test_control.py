@@ -306,7 +306,7 @@ def test_port_in_use_is_one_clear_line(target):
         with pytest.raises(ControlError) as error:
             ControlServer(target, port=port)
     assert str(error.value) == (f"control port 127.0.0.1:{port} is in use (another pmmtalk-live or Live Link Face "
-                                "session?); choose another with --control-port")
+                                "session?); choose another with --control HOST:PORT (or --control off)")
 
 
 @pytest.mark.parametrize(("host", "port", "message"), [

@@ -482,7 +482,7 @@ def _host_port(address: tuple[str, int]) -> str:
 def _bind(host: str, port: int) -> socket.socket:
     """A UDP socket bound to ``host:port``, or ControlError with one line saying why not."""
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ControlError(f"control port {port!r} is not a port number 0..65535; choose another with --control-port")
+        raise ControlError(f"control port {port!r} is not a port number 0..65535; choose another with --control HOST:PORT (or --control off)")
     where = _host_port((host, port))
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
@@ -499,12 +499,12 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         if error.errno in _IN_USE:
             raise ControlError(f"control port {where} is in use (another pmmtalk-live or Live Link Face "
-                               "session?); choose another with --control-port") from None
+                               "session?); choose another with --control HOST:PORT (or --control off)") from None
         if error.errno in _NOT_HERE:
             raise ControlError(f"control address {host!r} is not an address of this machine") from None
         if error.errno in _DENIED:
             raise ControlError(f"control port {where} needs administrator rights (ports below 1024); "
-                               "choose another with --control-port") from None
+                               "choose another with --control HOST:PORT (or --control off)") from None
         raise ControlError(f"cannot open control port {where}: {error.strerror or error}") from None
     return sock
 
