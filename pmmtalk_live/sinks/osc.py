@@ -341,6 +341,11 @@ class UdpSink:
     def destination(self) -> str:
         return self._udp.destination
 
+    @property
+    def description(self) -> str:
+        """``Live Link to 127.0.0.1:11111, subject 'pmmtalk'``: what the daemon prints at start."""
+        return f"{self._udp.what} to {self.destination}, subject '{self.subject}'"
+
     def close(self) -> None:
         """Close the socket; later sends are dropped. Idempotent."""
         self._udp.close()
