@@ -188,3 +188,64 @@ def closed_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+class Collector:
+    """A UDP receiver on loopback that keeps every datagram with its arrival time, in a thread.
+
+    ``wait_for(predicate, timeout_s)`` blocks until ``predicate(datagrams)`` holds (an event, woken
+    by each arrival), so tests wait on what they expect rather than sleeping.
+    """
+
+    def __init__(self, host: str = "127.0.0.1"):
+        import threading
+        import time
+
+        self._time = time.monotonic
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.address = f"{host}:{self.port}"
+        self.datagrams: list[tuple[float, bytes]] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65_536)
+            except (socket.timeout, OSError):
+                continue
+            with self._changed:
+                self.datagrams.append((self._time(), data))
+                self._changed.notify_all()
+
+    def payloads(self) -> list[bytes]:
+        with self._changed:
+            return [data for _, data in self.datagrams]
+
+    def wait_for(self, predicate, timeout_s: float = 30.0) -> bool:
+        """True once ``predicate(list of payloads)`` holds; False after ``timeout_s``."""
+        deadline = self._time() + timeout_s
+        with self._changed:
+            while not predicate([data for _, data in self.datagrams]):
+                left = deadline - self._time()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.1))
+            return True
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+    def __enter__(self) -> "Collector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

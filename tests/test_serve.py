@@ -1,0 +1,180 @@
+"""``pmmtalk-live serve`` end to end: real processes, real UDP receivers on loopback decoding with
+``tests/wire.py`` (written from the specs, not the sender's code), real takes on disk."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pmmtalk_live.retarget.preset import load_preset
+from pmmtalk_live.sinks.csv_take import read_take
+from pmmtalk_live.timecode import time_of_day_s
+from pmmtalk_live.tracks import num_frames_for
+
+from .conftest import EXAMPLE_WAV, REPO
+from .wire import Collector, OscBundle, OscMessage, decode_live_link_face, decode_osc, ntp_to_unix
+
+FPS = 60
+CLI = [sys.executable, "-m", "pmmtalk_live.cli"]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """The first 3 s of the bundled example."""
+    audio, rate = sf.read(EXAMPLE_WAV, dtype="float32")
+    path = tmp_path_factory.mktemp("clip") / "clip.wav"
+    sf.write(path, audio[: 3 * rate], rate)
+    return path
+
+
+def osc_frames(payloads: list[bytes]) -> list[tuple[float, list]]:
+    """(timetag as Unix time, message args) of every /pmmtalk/frame, in arrival order."""
+    frames = []
+    for data in payloads:
+        packet = decode_osc(data)
+        if isinstance(packet, OscBundle):
+            for message in packet.elements:
+                if message.address == "/pmmtalk/frame":
+                    frames.append((float(ntp_to_unix(packet.timetag)), message.args))
+    return frames
+
+
+def osc_names(payloads: list[bytes]) -> list[list]:
+    return [m.args for m in map(decode_osc, payloads) if isinstance(m, OscMessage) and m.address == "/pmmtalk/names"]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(*args, timeout=120, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=timeout, cwd=REPO, **kwargs)
+
+
+def test_every_packet_kind_and_the_take(clip, tmp_path):
+    """A 3 s file at real-time pace: OSC names and frames, Live Link Face packets and the CSV take
+    agree on names, values, frame numbers and timecode."""
+    with Collector() as osc, Collector() as livelink:
+        result = run_cli("serve", "--input", str(clip), "--osc", osc.address, "--livelink", livelink.address,
+                         "--record", str(tmp_path), "--subject", "Ada", "--control", "off", "--preset", "metahuman")
+        assert result.returncode == 0, result.stderr
+        expected_frames = num_frames_for(3.0, FPS)
+        assert osc.wait_for(lambda p: len(osc_frames(p)) >= expected_frames, 10)
+        assert livelink.wait_for(lambda p: len(p) >= expected_frames, 10)
+        osc_payloads, ll_payloads = osc.payloads(), livelink.payloads()
+
+    assert max(map(len, osc_payloads + ll_payloads)) <= 1472
+    names = load_preset("metahuman").output_names
+    announced = osc_names(osc_payloads)
+    assert announced, "no names message"
+    version, subject, schema, fps, total, part, parts, first, *announced_names = announced[0]
+    assert (subject, fps, total, part, parts, first) == ("Ada", FPS, len(names), 0, 1, 0)
+    assert tuple(announced_names) == names
+    assert schema == zlib.crc32("\n".join(names).encode()) & 0x7FFFFFFF
+    first_frame_at = next(i for i, d in enumerate(osc_payloads) if isinstance(decode_osc(d), OscBundle))
+    first_names_at = next(i for i, d in enumerate(osc_payloads) if isinstance(decode_osc(d), OscMessage))
+    assert first_names_at < first_frame_at, "names must come before the first frame"
+
+    frames = osc_frames(osc_payloads)
+    numbers = [args[3] for _, args in frames]
+    assert numbers == list(range(expected_frames))
+    assert all(args[1] == "Ada" and args[2] == schema for _, args in frames)
+    timetags = np.array([t for t, _ in frames])
+    np.testing.assert_allclose(np.diff(timetags), 1 / FPS, atol=1e-3)  # capture times of a paced file
+    assert abs(timetags[-1] - time.time()) < 30
+    values = np.array([args[4:] for _, args in frames], np.float32)
+    assert values.shape == (expected_frames, len(names))
+    assert values[:, names.index("JawOpen")].max() > 0.2  # the example is speech: the jaw opens
+
+    packets = [decode_live_link_face(d) for d in ll_payloads]
+    assert {p.subject for p in packets} == {"Ada"} and len({p.device_id for p in packets}) == 1
+    assert all(p.blendshape_count == 61 and (p.rate_numerator, p.rate_denominator) == (60, 1) for p in packets)
+    from pmmtalk_live.rig import LIVE_LINK_FACE_NAMES
+    jaw = LIVE_LINK_FACE_NAMES.index("JawOpen")
+    np.testing.assert_allclose([p.values[jaw] for p in packets], values[:, names.index("JawOpen")], atol=1e-6)
+    frame_of_day = [(p.frame_number + p.sub_frame) / FPS for p in packets]
+    np.testing.assert_allclose(frame_of_day, [time_of_day_s(t) for t in timetags], atol=2e-3)
+
+    take = read_take(next(tmp_path.glob("*_raw.csv")))
+    assert take.path.name == "live_1_Ada_raw.csv" and take.num_frames == expected_frames
+    np.testing.assert_allclose(take.column("JawOpen"), values[:, names.index("JawOpen")], atol=1e-6)
+    np.testing.assert_allclose(take.timecodes_s, [time_of_day_s(t) for t in timetags], atol=2e-3)
+    recorded, rate = sf.read(tmp_path / "live_1_Ada.wav", dtype="float32")
+    original, _ = sf.read(clip, dtype="float32")
+    assert rate == 16000 and len(recorded) == len(original)
+    np.testing.assert_allclose(recorded, original, atol=2 / 32768)
+
+
+def test_stdin_raw_pcm_as_fast_as_it_comes(clip):
+    audio, _ = sf.read(clip, dtype="float32")
+    pcm = (audio * 32767).astype("<i2").tobytes()
+    with Collector() as osc:
+        result = subprocess.run(CLI + ["serve", "--input", "-", "--osc", osc.address, "--control", "off", "--quiet"],
+                                input=pcm, capture_output=True, timeout=120, cwd=REPO)
+        assert result.returncode == 0, result.stderr.decode()
+        expected = num_frames_for(len(audio) / 16000, FPS)
+        assert osc.wait_for(lambda p: len(osc_frames(p)) >= expected, 10)
+        assert [a[3] for _, a in osc_frames(osc.payloads())] == list(range(expected))
+
+
+def test_kill_9_mid_take_keeps_every_frame_but_the_last_200_ms(tmp_path):
+    with Collector() as osc:
+        daemon = subprocess.Popen(CLI + ["serve", "--input", str(EXAMPLE_WAV), "--loop", "--osc", osc.address,
+                                         "--livelink", f"127.0.0.1:{free_udp_port()}",  # nobody listening
+                                         "--record", str(tmp_path), "--control", "off", "--quiet"],
+                                  cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert osc.wait_for(lambda p: len(osc_frames(p)) >= 150, 60), "no frames"
+            killed_at = time.monotonic()
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait(10)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+        sent = [(arrived, decode_osc(data)) for arrived, data in osc.datagrams]
+    before = [b.elements[0].args[3] for arrived, b in sent
+              if isinstance(b, OscBundle) and arrived <= killed_at - 0.2]
+    take = read_take(next(tmp_path.glob("*_raw.csv")))  # a valid CSV: the reader checks every row
+    rows = take.num_frames
+    assert rows >= len(before) and before == list(range(len(before)))
+    assert rows >= before[-1] + 1
+    audio, rate = sf.read(next(tmp_path.glob("*.wav")), dtype="float32")  # the WAV header is valid too
+    assert len(audio) >= (rows - 1) * rate / FPS
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--livelink", "nosuch.invalid:11111"], "cannot resolve Live Link host 'nosuch.invalid'"),
+    (["--osc", "127.0.0.1:99999"], "port must be a number"),
+    (["--config", "/nonexistent/serve.yaml"], "no such config file"),
+    (["--input", "/nonexistent.wav"], "nonexistent.wav"),
+    (["--preset", "nosuch"], "no preset named 'nosuch'"),
+    (["--slate", "../evil", "--record", "takes"], "slate"),
+])
+def test_bad_settings_are_one_line(args, message, tmp_path):
+    result = subprocess.run(CLI + ["serve", "--input", str(EXAMPLE_WAV), "--control", "off", *args],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pmmtalk-live: error:") and message in lines[0], result.stderr
+
+
+def test_control_port_in_use_is_one_line():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--input", str(EXAMPLE_WAV), "--control", f"127.0.0.1:{port}", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "in use" in result.stderr
