@@ -8,9 +8,10 @@ Frame clock: frame k shows stream time k / fps, counted from the stream's first 
 numbers increase monotonically with the audio and never drift from it. A frame leaves once the
 animator has its look-ahead of later audio.
 
-No backlog: with a real-time source (a microphone, a file played at pace), a block whose newest
-sample is older than ``max_backlog_ms`` when the engine gets to it is not computed: the animator
-skips it, its frames are counted as dropped, and latency stays bounded. The audio still goes to
+No backlog: with a real-time source (a microphone, a file played at pace), when the block the
+engine gets to is older than ``max_backlog_ms``, everything queued but the newest block is not
+computed: the animator skips it, its frames are counted as dropped, and the stream is back in the
+present at once, so latency stays bounded. The audio still goes to
 the take, so a recording never has holes the speaker did not make. Sources that can wait (a file
 read as fast as possible, stdin) get back-pressure instead and nothing is dropped.
 """
@@ -188,31 +189,44 @@ class Engine:
                              snap.latency_p50_ms, snap.latency_p95_ms, snap.latency_max_ms)
 
     def _on_block(self, block: AudioBlock) -> None:
+        if self.source.realtime and self._age_s(block) > self.max_backlog_s:
+            # Behind: everything queued is stale. Skip all of it but the newest block, so the stream
+            # jumps back to the present in one go rather than thrashing at the limit.
+            stale = [block]
+            while (newer := self.source.read(0.0)) is not None:
+                stale.append(newer)
+            for old in stale[:-1]:
+                samples = self._take_in(old)
+                if len(samples):
+                    self._skip(len(samples))
+            block = stale[-1]
+        samples = self._take_in(block)
+        if len(samples) == 0:
+            return
+        self._hop_buffer = np.concatenate([self._hop_buffer, samples]) if len(self._hop_buffer) else samples
+        while len(self._hop_buffer) >= self.hop_samples:
+            hop, self._hop_buffer = self._hop_buffer[:self.hop_samples], self._hop_buffer[self.hop_samples:]
+            self._process(hop)
+
+    @staticmethod
+    def _age_s(block: AudioBlock) -> float:
+        """How long ago the block's newest sample was captured."""
+        return time.monotonic() - (block.capture_time_s + len(block.samples) / SAMPLE_RATE_HZ)
+
+    def _take_in(self, block: AudioBlock) -> np.ndarray:
+        """Note the block's capture time, record its audio, follow gaps; the samples not seen before."""
         self._captures.append((block.start_sample, block.capture_time_s))
         while len(self._captures) > 2 and self._captures[1][0] < block.start_sample - CAPTURE_HISTORY_S * SAMPLE_RATE_HZ:
             self._captures.popleft()
         if self.outputs.recorder is not None:
             self.outputs.recorder.add_audio(block.start_sample, block.samples)
-
         samples = block.samples
         if block.start_sample < self._next_sample:  # overlaps audio already seen
             samples = samples[self._next_sample - block.start_sample:]
         elif block.start_sample > self._next_sample:  # the source lost audio (a device came back)
             self._skip(block.start_sample - self._next_sample)
-        if len(samples) == 0:
-            return
-        self._next_sample = block.end_sample
-
-        if self.source.realtime:
-            age_s = time.monotonic() - (block.capture_time_s + len(block.samples) / SAMPLE_RATE_HZ)
-            if age_s > self.max_backlog_s:
-                self._skip(len(samples))
-                return
-
-        self._hop_buffer = np.concatenate([self._hop_buffer, samples]) if len(self._hop_buffer) else samples
-        while len(self._hop_buffer) >= self.hop_samples:
-            hop, self._hop_buffer = self._hop_buffer[:self.hop_samples], self._hop_buffer[self.hop_samples:]
-            self._process(hop)
+        self._next_sample = max(self._next_sample, block.end_sample)
+        return samples
 
     def _process(self, hop: np.ndarray) -> None:
         started = time.perf_counter()

@@ -1,0 +1,218 @@
+"""A running daemon driven over its remote-control port, a preset edited while serving, and an engine
+that falls behind: all against a real session (file source at real-time pace, real sockets)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+from pythonosc.osc_message import OscMessage as PyOscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from pmmtalk_live.animators import make_live_animator
+from pmmtalk_live.audio.sources import open_source
+from pmmtalk_live.config import Destination, ServeConfig
+from pmmtalk_live.retarget.preset import SHIPPED_PRESETS_DIR, load_preset
+from pmmtalk_live.retarget.watch import PresetWatcher
+from pmmtalk_live.serve import ServeSession
+from pmmtalk_live.sinks.csv_take import read_take
+from pmmtalk_live.stream.engine import Engine, Outputs
+
+from .conftest import EXAMPLE_WAV
+from .test_serve import osc_frames, osc_names
+from .wire import Collector, decode_live_link_face
+
+
+class Session:
+    """A ServeSession on the looping example, in a thread, with its control port on an ephemeral port."""
+
+    def __init__(self, tmp_path, **settings):
+        self.osc = Collector()
+        self.livelink = Collector()
+        config = ServeConfig(input=str(EXAMPLE_WAV), loop=True, osc=[Destination("127.0.0.1", self.osc.port)],
+                             livelink=[Destination("127.0.0.1", self.livelink.port)],
+                             control=Destination("127.0.0.1", 0), takes_dir=str(tmp_path / "takes"),
+                             quiet=True, **settings)
+        self.session = ServeSession(config)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.session.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+        self.replies = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.replies.bind(("127.0.0.1", 0))
+        self.replies.settimeout(10)
+        self.control_address = self.session.control.address
+
+    def send(self, address: str, *args) -> None:
+        builder = OscMessageBuilder(address)
+        for arg in args:
+            builder.add_arg(arg)
+        self.replies.sendto(builder.build().dgram, self.control_address)
+
+    def reply(self) -> PyOscMessage:
+        return PyOscMessage(self.replies.recv(8192))
+
+    def frames_after(self, collector: Collector, count: int) -> None:
+        """Wait until ``count`` more OSC frames have arrived: the daemon's own clock."""
+        have = len(osc_frames(self.osc.payloads()))
+        assert self.osc.wait_for(lambda p: len(osc_frames(p)) >= have + count, 20)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(20)
+        self.session.close()
+        self.osc.close()
+        self.livelink.close()
+        self.replies.close()
+
+
+@pytest.fixture
+def session(tmp_path):
+    s = Session(tmp_path)
+    yield s
+    s.close()
+
+
+def test_recording_commands_and_replies(session, tmp_path):
+    session.send("/OSCSetSendTarget", "127.0.0.1", session.replies.getsockname()[1])
+    session.send("/Slate", "scene5")
+    session.send("/Take", 7)
+    session.send("/RecordStart")
+    start = session.reply()
+    assert start.address == "/RecordStartConfirm" and len(start.params[0]) == len("12:34:56:12.345")
+    session.frames_after(session.osc, 30)
+    session.send("/RecordStop")
+    stop = session.reply()
+    assert stop.address == "/RecordStopConfirm"
+    timecode, csv_path, wav_path = stop.params
+    assert csv_path.endswith("takes/scene5_7_pmmtalk_raw.csv") and wav_path.endswith("scene5_7_pmmtalk.wav")
+    take = read_take(csv_path)
+    assert take.num_frames >= 30
+    assert take.timecodes_s[-1] >= take.timecodes_s[0]
+
+    session.send("/RecordStart", "../evil", 1)
+    error = session.reply()
+    assert error.address == "/Error" and not list((tmp_path).glob("**/evil*"))
+    session.send("/RecordStop")
+    assert session.reply().address == "/Error"  # not recording
+
+
+def test_streaming_commands(session):
+    other = Collector()
+    try:
+        session.send("/LiveLinkSubject", "Bob")
+        assert session.livelink.wait_for(lambda p: p and decode_live_link_face(p[-1]).subject == "Bob", 10)
+        assert session.osc.wait_for(lambda p: osc_frames(p) and osc_frames(p)[-1][1][1] == "Bob", 10)
+
+        session.send("/AddLiveLinkAddress", "127.0.0.1", other.port)
+        assert other.wait_for(lambda p: len(p) >= 10, 10)
+        session.send("/ClearAllLiveLinkAddresses")
+        session.frames_after(session.osc, 2)  # the command has been carried out by now
+        counts = len(other.payloads()), len(session.livelink.payloads())
+        session.frames_after(session.osc, 30)
+        assert (len(other.payloads()), len(session.livelink.payloads())) == counts
+
+        session.send("/LiveLinkStreamStop")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and session.session.outputs.streaming:
+            time.sleep(0.01)
+        quiet_from = len(session.osc.payloads())
+        assert not session.osc.wait_for(lambda p: len(p) > quiet_from + 2, 0.5)
+        session.send("/LiveLinkStreamStart")
+        assert session.osc.wait_for(lambda p: len(p) > quiet_from + 30, 10)
+    finally:
+        other.close()
+
+
+def test_preset_command_and_garbage(session):
+    session.send("/OSCSetSendTarget", "127.0.0.1", session.replies.getsockname()[1])
+    session.send("/Preset", "vrm")
+    vrm = load_preset("vrm").output_names
+    assert session.osc.wait_for(lambda p: any(tuple(a[8:]) == vrm for a in osc_names(p)), 10)
+    assert session.osc.wait_for(lambda p: osc_frames(p) and len(osc_frames(p)[-1][1]) == 4 + len(vrm), 10)
+
+    session.send("/Preset", "nosuch")
+    error = session.reply()
+    assert error.address == "/Error" and "nosuch" in error.params[1]
+    for junk in (b"\x00" * 3, b"#bundle\x00garbage", bytes(range(256)) * 40, b"/RecordStart\x00\x00\x00\x00,ii"):
+        session.replies.sendto(junk, session.control_address)
+    session.send("/RecordStart")
+    assert session.reply().address == "/RecordStartConfirm"  # still serving and answering
+    assert session.thread.is_alive()
+
+
+def test_preset_broken_while_serving_keeps_the_old_one(tmp_path):
+    preset_path = tmp_path / "mine.yaml"
+    shutil.copy(SHIPPED_PRESETS_DIR / "arkit.yaml", preset_path)
+    errors = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            errors.append(record.getMessage())
+
+    handler = Catch(logging.ERROR)
+    logging.getLogger("pmmtalk_live").addHandler(handler)
+    s = Session(tmp_path, preset=str(preset_path))
+    try:
+        s.frames_after(s.osc, 10)
+        names = osc_frames(s.osc.payloads())[-1][1]
+        text = preset_path.read_text()
+        preset_path.write_text(text + "\noutputs: [this is not a mapping\n")
+        deadline = time.monotonic() + 10
+        while not errors and time.monotonic() < deadline:
+            s.frames_after(s.osc, 5)
+        assert errors and "mine.yaml" in errors[0] and "still using the previous version" in errors[0]
+        s.frames_after(s.osc, 10)
+        assert len(osc_frames(s.osc.payloads())[-1][1]) == len(names)  # same curves, still streaming
+
+        # fixed again, now with the VRM preset's curves: the reload shows in the names message
+        preset_path.write_text((SHIPPED_PRESETS_DIR / "vrm.yaml").read_text())
+        vrm = load_preset("vrm").output_names
+        assert s.osc.wait_for(lambda p: any(tuple(a[8:]) == vrm for a in osc_names(p)), 10)
+    finally:
+        s.close()
+        logging.getLogger("pmmtalk_live").removeHandler(handler)
+
+
+class SlowAnimator:
+    """The real live animator, made to take 15 ms of wall time per 10 ms hop: a machine too slow for
+    the stream, to see the engine skip rather than fall further and further behind."""
+
+    def __init__(self, inner, delay_s: float):
+        self.inner, self.delay_s = inner, delay_s
+        self.name, self.fps, self.lookahead_s = inner.name, inner.fps, inner.lookahead_s
+
+    def process(self, samples):
+        time.sleep(self.delay_s)
+        return self.inner.process(samples)
+
+    def skip(self, num_samples):
+        return self.inner.skip(num_samples)
+
+    def flush(self):
+        return self.inner.flush()
+
+
+def test_engine_falling_behind_skips_and_counts():
+    animator = SlowAnimator(make_live_animator("phonetic", 60, 0.1), delay_s=0.015)
+    source = open_source(str(EXAMPLE_WAV), realtime=True)
+    with Collector() as osc:
+        from pmmtalk_live.sinks.osc import OscSink
+
+        engine = Engine(source, animator, PresetWatcher("arkit"), Outputs([OscSink("127.0.0.1", osc.port)]),
+                        max_backlog_ms=100)
+        summary = engine.run(threading.Event())
+        source.close()
+        assert osc.wait_for(lambda p: len(osc_frames(p)) >= summary.frames_sent, 10)
+        numbers = [a[3] for _, a in osc_frames(osc.payloads())]
+    assert summary.frames_dropped > 0
+    assert summary.frames_sent + summary.frames_dropped == len(numbers) + summary.frames_dropped
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)  # increasing, gaps where skipped
+    assert numbers[-1] + 1 == summary.frames_sent + summary.frames_dropped
+    # bounded: the backlog limit + the look-ahead + a slow hop, not the whole file's worth of delay
+    assert summary.latency_max_ms < 100 + 100 + 200
+    assert np.isfinite(summary.real_time_factor)
