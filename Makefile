@@ -12,9 +12,11 @@ setup: $(SETUP)
 $(SETUP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
 
+# The live daemon on the bundled recording at real-time pace: OSC (127.0.0.1:9000) and Live Link Face
+# (127.0.0.1:11111) packets to this machine, a take recorded, then plotted.
 demo: $(SETUP)
 	rm -rf $(OUT)/demo
-	$(CLI) animate pmmtalk_live/data/example.wav --text-file pmmtalk_live/data/example.txt -o $(OUT)/demo
+	$(CLI) serve --input pmmtalk_live/data/example.wav --record $(OUT)/demo --slate demo
 	$(CLI) plot $(OUT)/demo/*_raw.csv -o $(OUT)/demo/take.png
 	@echo "demo: take and plot in $(OUT)/demo"
 
@@ -22,8 +24,11 @@ demo: $(SETUP)
 test: $(SETUP)
 	$(PY) -m pytest -q
 
+# Offline speed, then the live pipeline through a virtual microphone for BENCH_LIVE_MINUTES (default 10).
+BENCH_LIVE_MINUTES ?= 10
 bench: $(SETUP)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_live.py --minutes $(BENCH_LIVE_MINUTES)
 
 eval: $(SETUP)
 	$(PY) -m pmmtalk_live.evaluation --out docs/phonetic-animator.md

@@ -178,3 +178,42 @@ def test_control_port_in_use_is_one_line():
         result = run_cli("serve", "--input", str(EXAMPLE_WAV), "--control", f"127.0.0.1:{port}", timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "in use" in result.stderr
+
+
+def test_microphone_to_udp_through_a_virtual_microphone(tmp_path):
+    """Speech said into a PulseAudio virtual microphone comes out as OSC frames with an open jaw, and
+    the take's WAV holds what was said."""
+    from pmmtalk_live.audio.virtual_mic import VirtualMicrophone
+
+    if not VirtualMicrophone.available():
+        pytest.skip("pulseaudio is not installed (scripts/setup.sh installs it)")
+    speech, _ = sf.read(EXAMPLE_WAV, dtype="float32")
+    speech = speech[: 3 * 16000]
+    with VirtualMicrophone() as mic, Collector() as osc:
+        daemon = subprocess.Popen(CLI + ["serve", "--input", "mic", "--device", mic.device, "--osc", osc.address,
+                                         "--no-livelink", "--record", str(tmp_path), "--control", "off",
+                                         "--preset", "arkit", "--quiet"],
+                                  cwd=REPO, env={**os.environ, **mic.env}, stderr=subprocess.PIPE, text=True)
+        try:
+            assert osc.wait_for(lambda p: len(osc_frames(p)) >= 30, 60), "no frames from the microphone"
+            silent_until = len(osc_frames(osc.payloads()))
+            mic.feed(speech)
+            assert mic.wait_fed(30)
+            said = len(osc_frames(osc.payloads()))
+            assert osc.wait_for(lambda p: len(osc_frames(p)) >= said + 30, 10)  # the look-ahead's frames
+            daemon.send_signal(signal.SIGINT)
+            _, stderr = daemon.communicate(timeout=30)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+    assert daemon.returncode == 0, stderr
+    frames = osc_frames(osc.payloads())
+    numbers = [a[3] for _, a in frames]
+    assert numbers == list(range(len(numbers)))  # no frame dropped
+    jaw = np.array([a[4 + load_preset("arkit").output_names.index("JawOpen")] for _, a in frames])
+    assert jaw[:silent_until].max() < 0.05 and jaw[silent_until:].max() > 0.3
+    assert "0 dropped" in stderr
+    recorded, _ = sf.read(next(tmp_path.glob("*.wav")), dtype="float32")
+    corr = np.correlate(recorded, speech[:16000], mode="valid")
+    start = int(np.argmax(corr))
+    np.testing.assert_allclose(recorded[start:start + len(speech)], speech, atol=2 / 32768)
