@@ -207,18 +207,25 @@ def _segments(phones: list[Phone]) -> list[_Segment]:
 REACH_WIDTHS = 3.0
 """A segment's influence is cut off this many fall-off widths past its plateau (exp(-9) ~ 1e-4)."""
 
+REACH_S = REACH_WIDTHS * max(max(d.anticipation_s, d.carryover_s) for d in DOMINANCE.values())
+"""How far before its start and after its end a phone can move the face (the plateau lies inside the
+phone): a frame depends only on the phones within this distance."""
+
 
 def render_phones(phones: list[Phone], num_frames: int, fps: float,
-                  loudness: np.ndarray | None = None) -> CurveTrack:
+                  loudness: np.ndarray | None = None, first_frame: int = 0) -> CurveTrack:
     """The 32 coefficients for a timed phone list: co-articulated visemes, lip seal, loudness.
 
     phones: timed ARPAbet phones (``SIL`` for silence), times in seconds from frame 0.
     num_frames: frames to render; frame k shows time k / fps.
     loudness: optional (num_frames,) envelope in 0..1 scaling the opening shapes; None = constant 1.
+    first_frame: render frames ``first_frame .. first_frame + num_frames - 1`` only (a window of a
+        longer take: the live animator renders a few frames at a time, each exactly as the whole take
+        would have it, given the phones within ``REACH_S`` of the window).
     Returns a CurveTrack over ``rig.MODEL_CHANNELS``, values in 0..1. Frames no phone reaches are
     the closed neutral pose.
     """
-    times = np.arange(num_frames, dtype=np.float64) / fps
+    times = (first_frame + np.arange(num_frames, dtype=np.float64)) / fps
     weighted = np.zeros((num_frames, rig.NUM_COEFFS), np.float64)
     total = np.full(num_frames, 1e-3)  # a faint pull to neutral where no phone reaches
     sealed = np.zeros(num_frames)
