@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from pmmtalk_live.audio.virtual_mic import VirtualMicrophone  # noqa: E402
 from pmmtalk_live.evaluation import dev_set  # noqa: E402
+from wire import Collector, OscBundle, decode_osc  # noqa: E402  (tests/wire.py: decoders from the specs)
 
 FPS = 60
 LOOKAHEAD_MS = 100
@@ -58,41 +58,14 @@ def speech(seconds: float) -> np.ndarray:
     return np.tile(one, reps)[: int(seconds * 16000)]
 
 
-class FrameCollector:
-    """Receives OSC datagrams on loopback and keeps (arrival monotonic time, frame number)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.arrivals: list[tuple[float, int]] = []
-        self.datagrams = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        from wire import OscBundle, decode_osc
-
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            now = time.monotonic()
-            self.datagrams += 1
-            packet = decode_osc(data)
-            if isinstance(packet, OscBundle):
-                for message in packet.elements:
-                    if message.address == "/pmmtalk/frame":
-                        self.arrivals.append((now, message.args[3]))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
+def frame_arrivals(datagrams: list[tuple[float, bytes]]) -> np.ndarray:
+    """(arrival monotonic time, frame number) of every OSC frame received, shape (n, 2)."""
+    arrivals = []
+    for arrived, data in datagrams:
+        packet = decode_osc(data)
+        if isinstance(packet, OscBundle):
+            arrivals += [(arrived, m.args[3]) for m in packet.elements if m.address == "/pmmtalk/frame"]
+    return np.array(arrivals)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -129,7 +102,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp, VirtualMicrophone() as mic:
         tmp = Path(tmp)
-        collector = FrameCollector()
+        collector = Collector()
         livelink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         livelink.bind(("127.0.0.1", 0))
         env = {**os.environ, **mic.env}
@@ -139,10 +112,7 @@ def main() -> int:
                    "--lookahead-ms", str(LOOKAHEAD_MS), "--quiet"]
         daemon = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 60
-            while not collector.arrivals and time.monotonic() < deadline and daemon.poll() is None:
-                time.sleep(0.05)
-            if not collector.arrivals:
+            if not collector.wait_for(lambda payloads: len(payloads) > 0, 60):
                 raise SystemExit(f"the daemon sent nothing: {daemon.stderr.read() if daemon.poll() is not None else ''}")
             feed_started = time.monotonic()
             cpu_start = process_cpu_s(daemon.pid)
@@ -154,7 +124,8 @@ def main() -> int:
                 if rss_after_warmup is None and now - feed_started >= min(WARMUP_S, duration_s / 2):
                     rss_after_warmup = process_rss_mb(daemon.pid)
                 if now >= next_report:
-                    print(f"  {int(now - feed_started)} s fed, {len(collector.arrivals)} frames received", flush=True)
+                    print(f"  {int(now - feed_started)} s fed, {len(collector.datagrams)} datagrams received",
+                          flush=True)
                     next_report += 60
                 if daemon.poll() is not None:
                     raise SystemExit(f"the daemon stopped: {daemon.stderr.read()}")
@@ -179,7 +150,7 @@ def main() -> int:
     # minus its position before the write.
     write_samples = np.array([s for s, _ in writes], np.float64)
     write_times = np.array([t for _, t in writes])
-    arrivals = np.array(collector.arrivals)
+    arrivals = frame_arrivals(collector.datagrams)
     fed_sample = arrivals[:, 1] * 16000 / FPS - start  # the take's WAV starts at frame 0
     in_feed = (fed_sample >= write_samples[0]) & (fed_sample <= write_samples[-1])
     chunk_s = np.median(np.diff(write_samples)) / 16000
