@@ -172,7 +172,8 @@ def main() -> int:
         ("memory growth (RSS end - after warm-up)", f"{growth_mb:+.1f} MB", f"< {TARGET_MEMORY_MB:g} MB",
          growth_mb < TARGET_MEMORY_MB),
     ]
-    print(f"  {len(numbers)} frames received, daemon RSS {rss_end:.0f} MB at the end")
+    print(f"  {len(numbers)} frames received; daemon RSS {rss_after_warmup or rss_end:.1f} MB after warm-up, "
+          f"{rss_end:.1f} MB at the end")
     for label, value, target, ok in rows:
         print(f"  {label:<42} {value:>10}   target {target:<12} {'ok' if ok else 'MISSED'}")
     return 0 if all(ok for *_, ok in rows) else 1

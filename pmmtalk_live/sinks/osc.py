@@ -289,6 +289,8 @@ class UdpSender:
         return True
 
     def _log_failure(self, error: OSError) -> None:
+        if isinstance(error, ConnectionRefusedError):  # the kernel saw ICMP port unreachable
+            error = "nothing is listening there (receiver not running yet?); sending goes on"
         now_s = time.monotonic()
         self._errors_unlogged += 1
         if self._last_log_s is not None and now_s - self._last_log_s < ERROR_LOG_PERIOD_S:
