@@ -1,0 +1,194 @@
+"""The decoder: fused per-frame features and a speaking style -> the 32 coefficients in 0..1.
+
+    features (B, T, d_model) + style embedding (one per utterance, 0 = neutral)
+      -> decoder_layers x [windowed self-attention + feed-forward]   (pre-norm residual blocks)
+      -> LayerNorm -> Linear -> sigmoid -> coeffs (B, T, 32)
+
+**Window.** Frame i attends to frames j with ``i - context_frames <= j <= i + lookahead_frames`` in the
+first block and ``i - context_frames <= j <= i`` in the later ones. Look-ahead adds up through the
+blocks (a block that looks L ahead, fed by one that looked L ahead, sees 2L ahead), so if every block
+looked ahead the live latency would grow with the depth. With only the first block looking ahead, frame
+i's output depends on inputs up to i + lookahead_frames, whatever the depth: that is the model's whole
+look-ahead (100 ms at 3 frames and 30 fps). The past reach does grow (depth x context_frames), but each
+block only ever needs its own last context_frames keys, which is what bounds the live caches.
+
+**Positions.** Each block has a learned bias per head and per offset j - i inside its window (started
+as ALiBi, ``-slope * |j - i|``, and free to learn direction). Nothing depends on the absolute frame
+number, so a frame far into a live stream is treated exactly like one in a short training clip, and
+streaming equals offline on streams of any length.
+
+**Streaming.** ``DecoderStream`` feeds frames as they arrive and returns every frame whose look-ahead
+has arrived; it equals ``decoder(all_features)`` (eval mode) for any chunking, up to float rounding.
+Offline ``Decoder.forward`` builds a (T, T) mask per head, which suits training clips; for hour-long
+files use a ``DecoderStream`` (same result, memory bounded by context_frames).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..rig import NUM_COEFFS
+from .config import ModelConfig
+
+
+class WindowedAttention(nn.Module):
+    """Multi-head self-attention of frame i over frames j in [i - past, i + future], with a learned
+    bias per head and per offset j - i."""
+
+    def __init__(self, d_model: int, heads: int, past: int, future: int, dropout: float):
+        super().__init__()
+        assert d_model % heads == 0, f"d_model {d_model} is not a multiple of {heads} heads"
+        self.heads, self.past, self.future, self.dropout = heads, past, future, dropout
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        slopes = 2.0 ** (-8.0 * torch.arange(1, heads + 1) / heads)  # ALiBi's geometric slopes
+        offsets = torch.arange(-past, future + 1)
+        self.offset_bias = nn.Parameter(-slopes[:, None] * offsets.abs()[None, :].float())  # (H, past + future + 1)
+
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, D) -> queries, keys, values, each (B, H, T, D / H)."""
+        B, T, D = x.shape
+        return self.qkv(x).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+
+    def mask(self, q_pos: torch.Tensor, k_pos: torch.Tensor, key_real: torch.Tensor | None = None) -> torch.Tensor:
+        """Frame numbers of the queries (Tq,) and keys (Tk,), real keys (B, Tk) bool or None (all real)
+        -> additive attention mask (B or 1, H, Tq, Tk): the offset bias inside the window, -inf outside.
+
+        A frame may always attend to itself, so a padded frame's row is never empty (no NaN); real
+        frames never see padded ones.
+        """
+        offset = k_pos[None, :] - q_pos[:, None]  # (Tq, Tk)
+        allowed = ((offset >= -self.past) & (offset <= self.future))[None]  # (1, Tq, Tk)
+        if key_real is not None:
+            allowed = allowed & (key_real[:, None, :] | (offset == 0))
+        bias = self.offset_bias[:, (offset + self.past).clamp(0, self.past + self.future)]  # (H, Tq, Tk)
+        return bias.masked_fill(~allowed[:, None], float("-inf"))
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """q (B, H, Tq, Dh), k and v (B, H, Tk, Dh), mask from ``mask`` -> (B, Tq, D)."""
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        B, H, T, Dh = y.shape
+        return self.proj(y.transpose(1, 2).reshape(B, T, H * Dh))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attention(norm(x)), then + feed-forward(norm(.)).
+
+    Split in two halves (``split``, ``finish``) so the stream can cache keys and values between calls.
+    """
+
+    def __init__(self, config: ModelConfig, future: int):
+        super().__init__()
+        d = config.d_model
+        self.norm1 = nn.LayerNorm(d)
+        self.attn = WindowedAttention(d, config.decoder_heads, config.context_frames, future, config.dropout)
+        self.drop = nn.Dropout(config.dropout)
+        self.norm2 = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, config.decoder_ff), nn.GELU(), nn.Linear(config.decoder_ff, d),
+                                nn.Dropout(config.dropout))
+
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, D) block input -> queries, keys, values (B, H, T, D / H)."""
+        return self.attn.split(self.norm1(x))
+
+    def finish(self, x: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor):
+        """Block input x (B, Tq, D) and its queries, keys/values of the frames it may see -> (B, Tq, D)."""
+        x = x + self.drop(self.attn.attend(q, k, v, mask))
+        return x + self.ff(self.norm2(x))
+
+    def forward(self, x: torch.Tensor, positions: torch.Tensor, frame_mask: torch.Tensor | None) -> torch.Tensor:
+        return self.finish(x, *self.split(x), self.attn.mask(positions, positions, frame_mask))
+
+
+class Decoder(nn.Module):
+    """Fused features (B, T, d_model), styles (B,) int64, frame_mask (B, T) bool or None
+    -> coeffs (B, T, 32) in 0..1 (values on padded frames are meaningless)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.lookahead_frames = config.lookahead_frames
+        self.context_frames = config.context_frames
+        self.style = nn.Embedding(config.num_styles, config.d_model)
+        nn.init.normal_(self.style.weight, std=0.02)
+        self.blocks = nn.ModuleList(Block(config, future=config.lookahead_frames if i == 0 else 0)
+                                    for i in range(config.decoder_layers))
+        self.norm = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, NUM_COEFFS)
+
+    def forward(self, features: torch.Tensor, styles: torch.Tensor,
+                frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = features + self.style(styles)[:, None, :]
+        positions = torch.arange(x.shape[1], device=x.device)
+        for block in self.blocks:
+            x = block(x, positions, frame_mask)
+        return self.to_coeffs(x)
+
+    def to_coeffs(self, x: torch.Tensor) -> torch.Tensor:
+        """Last block's output (..., D) -> coeffs (..., 32) in 0..1."""
+        return torch.sigmoid(self.head(self.norm(x)))
+
+
+class DecoderStream:
+    """One live utterance through a ``Decoder``: feed features as they come, get coefficients back as
+    soon as each frame's look-ahead has arrived.
+
+    Put the decoder in eval mode first (dropout would make the stream differ from offline). Each block
+    keeps the keys and values of its last context_frames frames (the first block also the look-ahead
+    frames, and their queries while they wait), so memory is bounded whatever the stream's length.
+    """
+
+    def __init__(self, decoder: Decoder, style: int = 0):
+        self.decoder = decoder
+        with torch.no_grad():
+            self.style = decoder.style.weight[style].clone()  # (D,)
+        self.frames_in = 0   # features received
+        self.frames_out = 0  # coefficient frames returned
+        self.finished = False
+        d, heads = len(self.style), decoder.blocks[0].attn.heads
+        none = self.style.new_zeros(1, heads, 0, d // heads)
+        no_pos = torch.zeros(0, dtype=torch.long, device=self.style.device)
+        # Per block: keys and values (1, H, K, Dh) at frame numbers (K,), and the frames it has seen but not
+        # answered yet (only the first block's wait, for their look-ahead): inputs (1, W, D), queries, frame numbers.
+        self.keys = [none] * len(decoder.blocks)
+        self.values = [none] * len(decoder.blocks)
+        self.key_pos = [no_pos] * len(decoder.blocks)
+        self.waiting = [(self.style.new_zeros(1, 0, d), none, no_pos)] * len(decoder.blocks)
+
+    @torch.no_grad()
+    def push(self, features: torch.Tensor) -> torch.Tensor:
+        """features (T_chunk, d_model) -> coeffs (n, 32) for the next n frames (n may be 0)."""
+        if self.finished:
+            raise RuntimeError("push after flush: start a new DecoderStream for the next utterance")
+        positions = torch.arange(self.frames_in, self.frames_in + len(features), device=features.device)
+        self.frames_in += len(features)
+        ready_end = max(self.frames_out, self.frames_in - self.decoder.lookahead_frames)
+        return self._advance((features + self.style)[None], positions, ready_end)
+
+    @torch.no_grad()
+    def flush(self) -> torch.Tensor:
+        """End of stream -> coeffs (n, 32) for the frames still waiting (their future does not exist)."""
+        self.finished = True
+        return self._advance(self.waiting[0][0][:, :0], self.key_pos[0][:0], self.frames_in)
+
+    def _advance(self, x: torch.Tensor, positions: torch.Tensor, ready_end: int) -> torch.Tensor:
+        """New inputs x (1, n, D) at frame numbers ``positions`` (n may be 0); answer every frame < ready_end."""
+        for i, block in enumerate(self.decoder.blocks):
+            q, k, v = block.split(x)
+            self.keys[i] = torch.cat([self.keys[i], k], 2)
+            self.values[i] = torch.cat([self.values[i], v], 2)
+            self.key_pos[i] = torch.cat([self.key_pos[i], positions])
+            wait_x, wait_q, wait_pos = self.waiting[i]
+            wait_x, wait_q, wait_pos = torch.cat([wait_x, x], 1), torch.cat([wait_q, q], 2), torch.cat([wait_pos, positions])
+            n = int((wait_pos < ready_end).sum())  # frames wait in order
+            self.waiting[i] = wait_x[:, n:], wait_q[:, :, n:], wait_pos[n:]
+            x, positions = wait_x[:, :n], wait_pos[:n]
+            if n:
+                mask = block.attn.mask(positions, self.key_pos[i])
+                x = block.finish(x, wait_q[:, :, :n], self.keys[i], self.values[i], mask)
+            # Every block answers frame ready_end next: older keys than its window's start are never needed again.
+            keep = self.key_pos[i] >= ready_end - self.decoder.context_frames
+            self.keys[i], self.values[i], self.key_pos[i] = self.keys[i][:, :, keep], self.values[i][:, :, keep], self.key_pos[i][keep]
+        self.frames_out = max(self.frames_out, ready_end)
+        return self.decoder.to_coeffs(x[0])
