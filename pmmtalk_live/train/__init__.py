@@ -1,0 +1,1 @@
+"""Training data and evaluation: the on-disk dataset, importers of captured takes, the torch Dataset, metrics."""
