@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import ModelConfig
+
 
 def _affinity_logits(x: torch.Tensor, mask: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
     """-> logits (B, T, T) = cos(x_i, x_j) / temperature, a very negative number where not allowed, and
@@ -91,6 +93,12 @@ class CrossModalAlignment(nn.Module):
         self.pairs, self.temperature = tuple(pairs), temperature
         names = dict.fromkeys(name for pair in pairs for name in pair)  # ordered, unique
         self.projections = nn.ModuleDict({name: Projection(d_model, d_shared or d_model) for name in names})
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, modalities: tuple[str, ...]) -> "CrossModalAlignment":
+        """Audio paired with each other modality in ``modalities`` (e.g. ("audio", "text", "visual"))."""
+        pairs = tuple(("audio", name) for name in modalities if name != "audio")
+        return cls(config.d_model, pairs, config.align_temperature)
 
     def forward(self, features: dict[str, torch.Tensor | None], present: dict[str, torch.Tensor] | None,
                 frame_mask: torch.Tensor) -> dict[str, torch.Tensor]:

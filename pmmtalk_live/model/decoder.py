@@ -140,6 +140,8 @@ class DecoderStream:
     """
 
     def __init__(self, decoder: Decoder, style: int = 0):
+        if decoder.training:
+            raise ValueError("DecoderStream needs decoder.eval(): dropout would make it differ from offline")
         self.decoder = decoder
         with torch.no_grad():
             self.style = decoder.style.weight[style].clone()  # (D,)
@@ -147,14 +149,14 @@ class DecoderStream:
         self.frames_out = 0  # coefficient frames returned
         self.finished = False
         d, heads = len(self.style), decoder.blocks[0].attn.heads
-        none = self.style.new_zeros(1, heads, 0, d // heads)
+        no_keys = self.style.new_zeros(1, heads, 0, d // heads)
         no_pos = torch.zeros(0, dtype=torch.long, device=self.style.device)
         # Per block: keys and values (1, H, K, Dh) at frame numbers (K,), and the frames it has seen but not
         # answered yet (only the first block's wait, for their look-ahead): inputs (1, W, D), queries, frame numbers.
-        self.keys = [none] * len(decoder.blocks)
-        self.values = [none] * len(decoder.blocks)
+        self.keys = [no_keys] * len(decoder.blocks)
+        self.values = [no_keys] * len(decoder.blocks)
         self.key_pos = [no_pos] * len(decoder.blocks)
-        self.waiting = [(self.style.new_zeros(1, 0, d), none, no_pos)] * len(decoder.blocks)
+        self.waiting = [(self.style.new_zeros(1, 0, d), no_keys, no_pos)] * len(decoder.blocks)
 
     @torch.no_grad()
     def push(self, features: torch.Tensor) -> torch.Tensor:
@@ -170,7 +172,8 @@ class DecoderStream:
     def flush(self) -> torch.Tensor:
         """End of stream -> coeffs (n, 32) for the frames still waiting (their future does not exist)."""
         self.finished = True
-        return self._advance(self.waiting[0][0][:, :0], self.key_pos[0][:0], self.frames_in)
+        nothing = self.style.new_zeros(1, 0, len(self.style))
+        return self._advance(nothing, self.key_pos[0][:0], self.frames_in)
 
     def _advance(self, x: torch.Tensor, positions: torch.Tensor, ready_end: int) -> torch.Tensor:
         """New inputs x (1, n, D) at frame numbers ``positions`` (n may be 0); answer every frame < ready_end."""
@@ -179,8 +182,8 @@ class DecoderStream:
             self.keys[i] = torch.cat([self.keys[i], k], 2)
             self.values[i] = torch.cat([self.values[i], v], 2)
             self.key_pos[i] = torch.cat([self.key_pos[i], positions])
-            wait_x, wait_q, wait_pos = self.waiting[i]
-            wait_x, wait_q, wait_pos = torch.cat([wait_x, x], 1), torch.cat([wait_q, q], 2), torch.cat([wait_pos, positions])
+            old_x, old_q, old_pos = self.waiting[i]
+            wait_x, wait_q, wait_pos = torch.cat([old_x, x], 1), torch.cat([old_q, q], 2), torch.cat([old_pos, positions])
             n = int((wait_pos < ready_end).sum())  # frames wait in order
             self.waiting[i] = wait_x[:, n:], wait_q[:, :, n:], wait_pos[n:]
             x, positions = wait_x[:, :n], wait_pos[:n]
@@ -189,6 +192,7 @@ class DecoderStream:
                 x = block.finish(x, wait_q[:, :, :n], self.keys[i], self.values[i], mask)
             # Every block answers frame ready_end next: older keys than its window's start are never needed again.
             keep = self.key_pos[i] >= ready_end - self.decoder.context_frames
-            self.keys[i], self.values[i], self.key_pos[i] = self.keys[i][:, :, keep], self.values[i][:, :, keep], self.key_pos[i][keep]
+            self.keys[i], self.values[i] = self.keys[i][:, :, keep], self.values[i][:, :, keep]
+            self.key_pos[i] = self.key_pos[i][keep]
         self.frames_out = max(self.frames_out, ready_end)
         return self.decoder.to_coeffs(x[0])
