@@ -1,0 +1,101 @@
+"""The whole PMMTalk model, top to bottom.
+
+    batch.audio --AudioEncoder--> audio (B, T, d)
+    batch.phone_ids, word_vectors --TextEncoder--> text (B, T, d)        (if the text branch is on)
+    batch.mouths --VisualEncoder--> visual (B, T, d)                      (if the visual branch is on)
+    CrossModalAlignment(audio, text | visual) -> temporal KL, semantic cosine losses
+    Fusion(audio, text, visual, which are present) -> (B, T, d) --Decoder(style)--> coeffs (B, T, 32) in 0..1
+
+In training, whole branches are dropped per utterance (``modality_dropout``) so the model keeps
+working when the text comes late or the visual branch is off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .align import CrossModalAlignment, Fusion
+from .batch import Batch
+from .config import ModelConfig
+from .decoder import Decoder
+from .encoders.audio import AudioEncoder
+from .losses import motion_loss, position_loss, total_loss
+
+
+@dataclass
+class Output:
+    coeffs: torch.Tensor
+    """(B, T, 32) in 0..1."""
+    losses: dict[str, torch.Tensor]
+    """Loss parts (position and motion only when the batch has reference coefficients) and ``total``."""
+
+
+class PMMTalk(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.audio = AudioEncoder(config)
+        self.modalities = ("audio",)
+        self.text = None
+        self.visual = None
+        if config.text:
+            from .encoders.text import TextEncoder
+
+            self.text = TextEncoder(config)
+            self.modalities += ("text",)
+        if config.visual:
+            from .encoders.visual import VisualEncoder
+
+            self.visual = nn.Sequential(VisualEncoder(config), nn.Linear(config.visual_dim, config.d_model))
+            self.modalities += ("visual",)
+        self.alignment = CrossModalAlignment.from_config(config, self.modalities)
+        self.fusion = Fusion(config.d_model, self.modalities)
+        self.decoder = Decoder(config)
+
+    def encode(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Per-branch features (B, T, d_model) and which utterances have each branch (B,) bool."""
+        num_frames = batch.num_frames
+        batch_size = batch.audio.shape[0]
+        device = batch.audio.device
+        features = {"audio": self.audio(batch.audio, batch.audio_lengths, num_frames)}
+        present = {"audio": torch.ones(batch_size, dtype=torch.bool, device=device)}
+        if self.text is not None:
+            has_text = batch.phone_ids is not None
+            text_present = batch.text_present if batch.text_present is not None else \
+                torch.full((batch_size,), has_text, dtype=torch.bool, device=device)
+            present["text"] = self._dropped(text_present & has_text)
+            if has_text:
+                features["text"] = self.text(batch.phone_ids, batch.word_vectors, batch.frame_mask)
+            else:
+                features["text"] = torch.zeros_like(features["audio"])
+        if self.visual is not None:
+            has_visual = batch.mouths is not None
+            visual_present = batch.visual_present if batch.visual_present is not None else \
+                torch.full((batch_size,), has_visual, dtype=torch.bool, device=device)
+            present["visual"] = self._dropped(visual_present & has_visual)
+            if has_visual:
+                features["visual"] = self.visual[1](self.visual[0](batch.mouths, batch.frame_mask))
+            else:
+                features["visual"] = torch.zeros_like(features["audio"])
+        return features, present
+
+    def _dropped(self, present: torch.Tensor) -> torch.Tensor:
+        """Modality dropout: in training, each utterance loses the branch with the configured chance."""
+        if not self.training or self.config.modality_dropout <= 0:
+            return present
+        keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
+        return present & keep
+
+    def forward(self, batch: Batch) -> Output:
+        features, present = self.encode(batch)
+        losses = self.alignment(features, present, batch.frame_mask)
+        fused = self.fusion(features, present)
+        coeffs = self.decoder(fused, batch.styles, batch.frame_mask)
+        if batch.coeffs is not None:
+            losses["position"] = position_loss(coeffs, batch.coeffs, batch.frame_mask)
+            losses["motion"] = motion_loss(coeffs, batch.coeffs, batch.frame_mask)
+        losses["total"] = total_loss(losses, self.config)
+        return Output(coeffs, losses)
