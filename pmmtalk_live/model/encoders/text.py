@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import PHONE_INDEX, PHONES, WORD_DIM, ModelConfig
+from ...errors import RecognizerError
 from ...phones import normalize_label
+from ..config import PHONE_INDEX, PHONES, WORD_DIM, ModelConfig
 from ..recognizers import Transcript, load_pretrained
 
 
@@ -40,8 +41,8 @@ class WordEncoder:
         self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, spec, "the word encoder")
         self.model = load_pretrained(AutoModel.from_pretrained, spec, "the word encoder").eval()
         if self.model.config.hidden_size != WORD_DIM:
-            raise ValueError(f"word encoder {spec!r} gives {self.model.config.hidden_size}-dim vectors, "
-                             f"the text branch needs {WORD_DIM}")
+            raise RecognizerError(f"word encoder {spec!r} gives {self.model.config.hidden_size}-dim vectors, "
+                                  f"the text branch needs {WORD_DIM}")
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
