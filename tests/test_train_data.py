@@ -276,6 +276,7 @@ def test_crops_keep_audio_and_frames_in_step(tmp_path):
     assert [again[i]["start_frame"] for i in range(6)] == [dataset[i]["start_frame"] for i in range(6)]
     again.set_epoch(1)
     assert [again[i]["start_frame"] for i in range(6)] != [dataset[i]["start_frame"] for i in range(6)]
+    assert [again[i]["start_frame"] for i in range(6)] == [dataset.item(i, 1)["start_frame"] for i in range(6)]
 
 
 def test_collate_pads_and_says_what_is_present(tmp_path):

@@ -228,7 +228,8 @@ def _read_dataset_file(path: Path) -> dict:
     data = _read_yaml(path)
     version = data.get("format_version")
     if version != FORMAT_VERSION:
-        raise DatasetError(f"{path}: format_version is {version!r}, this version of pmmtalk-live reads {FORMAT_VERSION}")
+        raise DatasetError(f"{path}: format_version is {version!r}; this version of pmmtalk-live reads "
+                           f"{FORMAT_VERSION}")
     fps = data.get("fps")
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
         raise DatasetError(f"{path}: fps is {fps!r}, expected a number > 0")
@@ -331,7 +332,8 @@ def read_coeffs_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise
     if not np.isfinite(table).all():
         row, col = np.argwhere(~np.isfinite(table))[0]
-        raise DatasetError(f"{path}: line {row + 2}: {COEFFS_HEADER[col]} is {table[row, col]}; values must be finite")
+        raise DatasetError(f"{path}: line {row + 2}: {COEFFS_HEADER[col]} is {table[row, col]}; "
+                           "values must be finite")
     values = table[:, 1:]
     outside = (values < 0.0) | (values > 1.0)
     if outside.any():
@@ -408,7 +410,8 @@ class CoeffDataset(torch.utils.data.Dataset):
 
     ``max_seconds``: utterances longer than that are cropped to ``floor(max_seconds * fps)`` frames at a
     random frame; the audio starts on that frame's sample (rounded) so frames and audio stay in step.
-    Crops depend only on ``seed``, ``set_epoch``'s epoch and the index, never on worker order.
+    Crops depend only on ``seed``, the epoch (``item(index, epoch)``, or ``set_epoch`` for ``dataset[index]``)
+    and the index, never on worker order.
     """
 
     def __init__(self, utterances: Sequence[Utterance], config: ModelConfig,
@@ -424,13 +427,17 @@ class CoeffDataset(torch.utils.data.Dataset):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Draw new crops: call once per epoch (before the DataLoader's iterator is made)."""
+        """Draw new crops in ``__getitem__``: call once per epoch (before the DataLoader's iterator is made)."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.utterances)
 
     def __getitem__(self, index: int) -> dict:
+        return self.item(index, self.epoch)
+
+    def item(self, index: int, epoch: int = 0) -> dict:
+        """Item ``index`` with the crop of ``epoch`` (the same for the same seed, epoch and index)."""
         utt = self.utterances[index]
         fps = self.config.fps
         audio = read_audio(utt.audio_path).samples
@@ -440,7 +447,7 @@ class CoeffDataset(torch.utils.data.Dataset):
 
         start, length = 0, num_frames
         if self.max_frames is not None and num_frames > self.max_frames:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
+            rng = np.random.default_rng([self.seed, epoch, index])
             start, length = int(rng.integers(0, num_frames - self.max_frames + 1)), self.max_frames
             first = round(start * SAMPLE_RATE_HZ / fps)
             # The most samples that still make exactly `length` frames: num_frames_for(n / 16000) == length.
@@ -467,7 +474,8 @@ class CoeffDataset(torch.utils.data.Dataset):
         unknown = set(given) - set(FEATURE_NAMES)
         if unknown:
             raise ValueError(f"features({utt.id}) gave unknown keys {sorted(unknown)}; expected {FEATURE_NAMES}")
-        shapes = {"phone_ids": ((), np.int64), "word_vectors": ((WORD_DIM,), np.float32), "mouths": (MOUTH_SHAPE, np.uint8)}
+        shapes = {"phone_ids": ((), np.int64), "word_vectors": ((WORD_DIM,), np.float32),
+                  "mouths": (MOUTH_SHAPE, np.uint8)}
         out = {}
         for name, value in given.items():
             if value is None:
@@ -476,7 +484,7 @@ class CoeffDataset(torch.utils.data.Dataset):
             value = np.asarray(value)
             if value.ndim != 1 + len(tail) or value.shape[1:] != tail or abs(len(value) - num_frames) > 1:
                 raise ValueError(f"features({utt.id})[{name!r}] has shape {value.shape}, expected "
-                                 f"({num_frames}, {', '.join(map(str, tail))})".replace(", )", ")"))
+                                 f"{(num_frames,) + tail}")
             if len(value) < num_frames:
                 value = np.concatenate([value, np.zeros((num_frames - len(value),) + tail, value.dtype)])
             out[name] = value[:num_frames].astype(dtype, copy=False)

@@ -112,19 +112,21 @@ def _import_take(path: Path, out_root: str | os.PathLike, subject: str | None) -
     if not path.is_file():
         raise DatasetError(f"{path}: no such take")
     take = read_take(path)
+    stem = path.name[:-len("_raw.csv")] if path.name.endswith("_raw.csv") else path.stem
     if take.audio_path is None:
-        stem = path.name[:-len("_raw.csv")] if path.name.endswith("_raw.csv") else path.stem
         raise DatasetError(f"{path}: no audio beside it (expected {stem}.wav)")
     if take.num_frames == 0:
         raise DatasetError(f"{path}: no rows")
+    subject = subject or take.subject
+    if subject is None:
+        raise DatasetError(f"{path}: no subject in the file name (<Slate>_<Take>_<Subject>_raw.csv); give subject=")
     columns = _model_columns(path, take.names)
-    stem = path.name[:-len("_raw.csv")] if path.name.endswith("_raw.csv") else path.stem
     utterance_id = utterance_id_from(stem)
     times_s = take.times_s
     if (np.diff(times_s) <= 0).any():
         raise DatasetError(f"{path}: timecodes do not increase row to row")
     write_utterance(out_root, utterance_id, read_audio(take.audio_path), take.values[:, columns], take.fps,
-                    subject or take.subject or "unknown", source=str(path), times_s=times_s)
+                    subject, source=str(path), times_s=times_s)
     return utterance_id
 
 
