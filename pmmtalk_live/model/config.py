@@ -37,6 +37,11 @@ class ModelConfig:
     audio_conv_dim: int = 256
     freeze_audio: bool = False
     """Freeze the pretrained wav2vec 2.0 (its feature encoder is always frozen)."""
+    audio_chunk_frames: int = 6
+    """wav2vec 2.0 attends over a whole window, so live and offline both encode the audio in chunks of
+    this many frames, each seeing ``audio_context_s`` before it and the look-ahead after it: the
+    same numbers live and offline (see ``encoders/audio.py``)."""
+    audio_context_s: float = 1.0
     # --- text branch: recogniser -> words and phones ---------------------------------------------------
     text: bool = True
     recognizer: str = "pocketsphinx"
