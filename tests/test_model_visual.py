@@ -44,8 +44,10 @@ def public_checkpoint(tmp_path_factory) -> tuple[Path, dict]:
         elif key.endswith("num_batches_tracked"):
             value.fill_(123)
     path = tmp_path_factory.mktemp("wav2lip") / "wav2lip_gan.pth"
-    torch.save({"state_dict": state, "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4}]},
-                "global_step": 250_000, "global_epoch": 80}, path)
+    optimizer = torch.optim.Adam(wrapper.parameters(), lr=1e-4)
+    # the public files predate PyTorch 1.6: the legacy (non-zip) serialisation
+    torch.save({"state_dict": state, "optimizer": optimizer.state_dict(), "global_step": 250_000,
+                "global_epoch": 80}, path, _use_new_zipfile_serialization=False)
     return path, state
 
 
@@ -107,6 +109,9 @@ def test_wrong_checkpoints_say_what_is_wrong_in_one_line(tmp_path):
     text.write_text("not weights")
     with pytest.raises(VisualBranchError, match="not a PyTorch checkpoint"):
         load_wav2lip(text)
+    text.write_text("<!DOCTYPE html><html><head><title>Sign in</title></head></html>")
+    with pytest.raises(VisualBranchError, match="not a PyTorch checkpoint: it is a web page"):
+        load_wav2lip(text)
 
     syncnet = tmp_path / "lipsync_expert.pth"
     torch.save({"state_dict": {"module.face_encoder.0.conv_block.0.weight": torch.zeros(32, 15, 7, 7)}}, syncnet)
@@ -153,6 +158,19 @@ def test_mel_windows_hear_a_tone_in_its_band_from_the_frames_time():
     # the last frames run past the end: padded with silence
     assert np.all(windows[60, 0, :, -1] == -4.0)
     assert np.all(mel.mel_windows(np.zeros(SR, np.float32), 30, 31) == -4.0)
+    assert mel.mel_windows(tone, 30, 0).shape == (0, 1, 80, 16)
+
+
+def test_mel_filters_are_librosas():
+    # librosa.filters.mel(sr=16000, n_fft=800, n_mels=80, fmin=55, fmax=7600), as Wav2Lip builds them
+    basis = mel.mel_basis()
+    assert basis.shape == (80, 401)
+    assert np.flatnonzero(basis[0]).tolist() == [3, 4, 5, 6]
+    np.testing.assert_allclose(basis[0, 3:7], [0.00386959, 0.019348, 0.0208124, 0.00533408], rtol=1e-4)
+    assert np.flatnonzero(basis[40]).tolist() == [84, 85, 86, 87, 88, 89]
+    np.testing.assert_allclose(basis[40, 84:90], [0.00438311, 0.00936313, 0.0143432, 0.0120768, 0.00727805,
+                                                  0.00247926], rtol=1e-4)
+    assert np.flatnonzero(basis[79]).tolist() == list(range(353, 380))
 
 
 # --- the reference face ------------------------------------------------------------------------------------------

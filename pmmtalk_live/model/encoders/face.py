@@ -21,7 +21,7 @@ class ReferenceFaceError(PmmtalkError):
     """A reference face image that cannot be used: missing, not an image, too small."""
 
 
-def reference_face(path: str | Path | None) -> np.ndarray:
+def reference_face_from(path: str | Path | None) -> np.ndarray:
     """The face image at ``path`` cropped to 96x96, or the default face when ``path`` is None."""
     return default_face() if path is None else load_reference_face(path)
 

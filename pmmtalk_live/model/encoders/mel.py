@@ -11,6 +11,8 @@ The generator hears a 16-frame (200 ms) window per video frame: ``mel_windows``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import signal
 
@@ -50,21 +52,20 @@ def mel_windows(samples: np.ndarray, fps: float, num_frames: int) -> np.ndarray:
     Frame k hears the 16 mel frames (200 ms) starting at mel frame ``int(80 * k / fps)``, as Wav2Lip's
     inference does; windows that run past the audio's end are padded with silence (-4).
     """
+    if num_frames == 0:
+        return np.zeros((0, 1, NUM_MELS, WINDOW_MEL_FRAMES), np.float32)
     mel = melspectrogram(samples)
     starts = (MEL_FRAMES_PER_S * np.arange(num_frames) / fps).astype(np.int64)
-    needed = int(starts.max()) + WINDOW_MEL_FRAMES if num_frames else 0
+    needed = int(starts[-1]) + WINDOW_MEL_FRAMES
     if mel.shape[1] < needed:
         silence = np.full((NUM_MELS, needed - mel.shape[1]), -MAX_ABS_VALUE, np.float32)
         mel = np.concatenate([mel, silence], axis=1)
-    windows = np.stack([mel[:, s:s + WINDOW_MEL_FRAMES] for s in starts]) if num_frames else \
-        np.zeros((0, NUM_MELS, WINDOW_MEL_FRAMES), np.float32)
-    return windows[:, None].astype(np.float32)
+    return np.stack([mel[None, :, s:s + WINDOW_MEL_FRAMES] for s in starts])
 
 
+@functools.lru_cache(maxsize=1)
 def mel_basis() -> np.ndarray:
     """(80, 401) Slaney-scale, area-normalised triangular filters (librosa.filters.mel's defaults)."""
-    if _MEL_BASIS:
-        return _MEL_BASIS[0]
     fft_hz = np.linspace(0.0, SAMPLE_RATE_HZ / 2, 1 + N_FFT // 2)
     edges_hz = _mel_to_hz(np.linspace(_hz_to_mel(FMIN_HZ), _hz_to_mel(FMAX_HZ), NUM_MELS + 2))
     widths_hz = np.diff(edges_hz)
@@ -73,11 +74,8 @@ def mel_basis() -> np.ndarray:
     falling = ramps[2:] / widths_hz[1:, None]
     weights = np.maximum(0.0, np.minimum(rising, falling))
     weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
-    _MEL_BASIS.append(weights)
+    weights.flags.writeable = False
     return weights
-
-
-_MEL_BASIS: list[np.ndarray] = []
 
 
 def _stft(samples: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from torch import nn
 
 from ...errors import PmmtalkError
 from ..config import ModelConfig
-from .face import FACE_SIZE, reference_face
+from .face import FACE_SIZE, reference_face_from
 from .mel import mel_windows
 
 MOUTH_HEIGHT = FACE_SIZE // 2
@@ -162,9 +162,10 @@ def load_wav2lip(path: str | Path) -> Wav2Lip:
         if refused:
             raise VisualBranchError(f"{path}: refused: the file holds Python objects ({refused.group(1)}), not "
                                     "only weights; only plain weight files are loaded") from None
-        raise VisualBranchError(f"{path}: not a PyTorch checkpoint") from None
+        raise VisualBranchError(f"{path}: not a PyTorch checkpoint{_web_page_hint(path)}") from None
     except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise VisualBranchError(f"{path}: not a PyTorch checkpoint ({str(error).splitlines()[0][:100]})") from None
+        raise VisualBranchError(f"{path}: not a PyTorch checkpoint{_web_page_hint(path)} "
+                                f"({str(error).splitlines()[0][:100]})") from None
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise VisualBranchError(f"{path}: not a Wav2Lip checkpoint (no state dict of tensors)")
@@ -181,6 +182,13 @@ def load_wav2lip(path: str | Path) -> Wav2Lip:
     generator = target.module if wrapped else target
     generator.eval().requires_grad_(False)
     return generator
+
+
+def _web_page_hint(path: Path) -> str:
+    # A failed download of the weights often saves the hosting site's HTML page under the .pth name.
+    with open(path, "rb") as file:
+        start = file.read(64).lstrip().lower()
+    return ": it is a web page (download the file itself)" if start.startswith((b"<!doctype", b"<html")) else ""
 
 
 def _check_keys(path: Path, target: nn.Module, state: dict) -> None:
@@ -246,7 +254,7 @@ def make_pseudo_visual(config: ModelConfig, device: torch.device | str = "cpu") 
     """The branch's frame maker for ``config``, or None when the branch is off (see ``visual_branch_status``)."""
     if not config.visual or not config.wav2lip_checkpoint:
         return None
-    return PseudoVisual(load_wav2lip(config.wav2lip_checkpoint), reference_face(config.reference_face),
+    return PseudoVisual(load_wav2lip(config.wav2lip_checkpoint), reference_face_from(config.reference_face),
                         device=device)
 
 
