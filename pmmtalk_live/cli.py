@@ -113,6 +113,65 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train.dataset import load_dataset
+    from .train.features import FeatureCache
+    from .train.trainer import read_config_for_run, train
+
+    model_config = read_config_for_run(args.config, args.out)
+    features = None
+    if model_config.text or model_config.visual:
+        from .model.encoders.visual import visual_branch_status
+
+        if model_config.visual:
+            print(visual_branch_status(model_config), file=sys.stderr)
+        features = FeatureCache(model_config, args.data)
+        features.precompute(load_dataset(args.data), show_progress=not args.quiet)
+    result = train(args.data, args.config, args.out, features=features, show_progress=not args.quiet,
+                   steps=args.steps)
+    if result.get("rank", 0) == 0:
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in result.items()
+                            if isinstance(v, float) and k not in ("checksum",))
+        print(f"run: {args.out} (step {result['step']}: {figures})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .train.evaluate import evaluate_run, format_results
+
+    basis = lip_vertices = None
+    if args.basis:
+        try:
+            with np.load(args.basis) as mesh:
+                basis, lip_vertices = mesh["basis"], mesh["lip_vertices"]
+        except (OSError, KeyError, ValueError) as err:
+            raise PmmtalkError(f"cannot read mesh basis {args.basis} (an .npz with basis (32, V, 3) and "
+                               f"lip_vertices): {err}") from None
+    out = args.out or str(Path(args.ckpt) / f"eval-{Path(args.data).name}")
+    results = evaluate_run(args.data, args.ckpt, out, split_name=args.split, basis=basis,
+                           lip_vertices=lip_vertices, show_progress=not args.quiet)
+    print(format_results(results))
+    print(f"written: {out}/metrics.json, {out}/plots.png")
+    return 0
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    from .train import importers
+    from .train.dataset import create_dataset
+
+    create_dataset(args.out, fps=args.fps)
+    if args.takes:
+        summary = importers.import_live_link_face_takes(args.takes, args.out, subject=args.subject)
+    elif args.csv:
+        summary = importers.import_arkit_csv(args.csv, args.audio, args.out, args.subject or "actor")
+    else:
+        summary = importers.import_arkit_json(args.json, args.audio, args.out, args.subject or "actor")
+    print(summary)
+    return 0
+
+
 class _StatusAwareHandler(logging.StreamHandler):
     """Log lines on stderr that do not collide with the status line redrawn there."""
 
@@ -173,6 +232,36 @@ def build_parser() -> argparse.ArgumentParser:
     check = actions.add_parser("check", help="validate preset files (file, line and key of each error)")
     check.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("train", help="train a PMMTalk model on a dataset (resumable; torchrun for several GPUs)",
+                       description="Train PMMTalk. Runs again on the same --out folder resume. Several "
+                                   "processes: torchrun --nproc-per-node N -m pmmtalk_live.cli train ...")
+    p.add_argument("--data", required=True, metavar="DIR", help="dataset folder (docs/dataset.md)")
+    p.add_argument("--config", metavar="CFG.yaml", help="model: and train: settings (docs/model.md)")
+    p.add_argument("--out", required=True, metavar="RUN", help="run folder: checkpoints, config, progress")
+    p.add_argument("--steps", type=int, help="stop at this step (the run's plan stays; run again to go on)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a trained run on a dataset: lip error, closures, jitter, lag")
+    p.add_argument("--data", required=True, metavar="DIR")
+    p.add_argument("--ckpt", required=True, metavar="RUN", help="run folder (config.yaml + model.safetensors)")
+    p.add_argument("--out", metavar="DIR", help="where metrics.json and plots.png go (default: RUN/eval-<data>)")
+    p.add_argument("--split", choices=("all", "val", "train"), default="all", help="utterances to use")
+    p.add_argument("--basis", metavar="MESH.npz", help="blendshape basis (32, V, 3) + lip_vertices: vertex error")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("dataset", help="import Live Link Face takes or ARKit CSV/JSON into a training dataset")
+    p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created if needed)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--takes", metavar="PATH", help="Live Link Face takes (a folder or a _raw.csv) with WAVs")
+    source.add_argument("--csv", metavar="FILE", help="an ARKit blendshape CSV (needs --audio)")
+    source.add_argument("--json", metavar="FILE", help="an ARKit blendshape JSON (needs --audio)")
+    p.add_argument("--audio", metavar="FILE", help="the recording of a --csv or --json file")
+    p.add_argument("--subject", help="speaker id (default: from the take's file name)")
+    p.add_argument("--fps", type=int, default=60, help="the dataset's coefficient rate when it is created")
+    p.set_defaults(func=cmd_dataset)
 
     p = sub.add_parser("devices", help="list the audio input devices (microphones) and their sample rates")
     p.set_defaults(func=cmd_devices)

@@ -82,6 +82,13 @@ def read_train_config(path: str | Path | None) -> tuple[ModelConfig, TrainSettin
     return model, TrainSettings(**(data.get("train") or {}))
 
 
+def read_config_for_run(config_path: str | Path | None, out_dir: str | Path) -> ModelConfig:
+    """The model config a run will use: its own when resuming, else the file's."""
+    if (Path(out_dir) / "config.yaml").exists():
+        return read_config(Path(out_dir))[0]
+    return read_train_config(config_path)[0]
+
+
 # --- processes -------------------------------------------------------------------------------------
 
 @dataclass

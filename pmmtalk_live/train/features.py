@@ -1,0 +1,84 @@
+"""Pseudo-text and pseudo-visual features of dataset utterances, computed once and cached on disk.
+
+Recognising speech and generating Wav2Lip faces costs far more than a training step, so each
+utterance's features are computed the first time they are asked for and kept in
+``<dataset>/cache/<key>/<utterance id>.npz``, where the key names the settings that made them (the
+recogniser, the word encoder, the Wav2Lip checkpoint and the face): change a setting, get a new cache.
+
+    utterance audio --recogniser--> Transcript --text_frames--> phone_ids (T,), word_vectors (T, 384)
+    utterance audio --Wav2Lip (if on)--> mouths (T, 48, 96, 3) uint8
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..audio.files import read_audio
+from ..model.config import ModelConfig
+from ..tracks import SAMPLE_RATE_HZ, num_frames_for
+from .dataset import Utterance
+
+
+class FeatureCache:
+    """``features(utt) -> dict`` for ``CoeffDataset``: phone_ids, word_vectors, mouths as available."""
+
+    def __init__(self, config: ModelConfig, dataset_root: str | Path):
+        self.config = config
+        settings = {"fps": config.fps, "text": config.text, "recognizer": config.recognizer,
+                    "word_encoder": config.word_encoder, "visual": config.visual,
+                    "wav2lip": config.wav2lip_checkpoint, "face": config.reference_face}
+        key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+        self.folder = Path(dataset_root) / "cache" / key
+        self._settings = settings
+        self._recognizer = None
+        self._word_encoder = None
+        self._visual = None
+
+    def __call__(self, utt: Utterance) -> dict:
+        path = self.folder / f"{utt.id}.npz"
+        if path.exists():
+            with np.load(path) as stored:
+                return {name: stored[name] for name in stored.files}
+        features = self._compute(utt)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "settings.json").write_text(json.dumps(self._settings, indent=1))
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, **features)
+        tmp.replace(path)
+        return features
+
+    def _compute(self, utt: Utterance) -> dict:
+        audio = read_audio(utt.audio_path)
+        num_frames = num_frames_for(len(audio.samples) / SAMPLE_RATE_HZ, self.config.fps)
+        features: dict[str, np.ndarray] = {}
+        if self.config.text:
+            from ..model.encoders.text import WordEncoder, text_frames
+            from ..model.recognizers import make_recognizer
+
+            if self._recognizer is None:
+                self._recognizer = make_recognizer(self.config.recognizer)
+                self._word_encoder = WordEncoder(self.config.word_encoder) if self.config.word_encoder else None
+            transcript = self._recognizer.recognize(audio)
+            phone_ids, word_vectors = text_frames(transcript, num_frames, self.config.fps, self._word_encoder)
+            features["phone_ids"] = phone_ids
+            if self._word_encoder is not None:
+                features["word_vectors"] = word_vectors.astype(np.float16)  # a third of the disk, same model input
+        if self.config.visual:
+            from ..model.encoders.visual import make_pseudo_visual
+
+            if self._visual is None:
+                self._visual = make_pseudo_visual(self.config)
+            if self._visual is not None:
+                features["mouths"] = self._visual.generate_mouths(audio.samples, self.config.fps, num_frames)
+        return features
+
+    def precompute(self, utterances: list[Utterance], show_progress: bool = True) -> None:
+        """Fill the cache (with a progress bar) before training starts."""
+        from tqdm import tqdm
+
+        for utt in tqdm(utterances, desc="features", unit="utt", disable=not show_progress):
+            self(utt)
