@@ -1,6 +1,6 @@
 """The whole PMMTalk model, top to bottom.
 
-    batch.audio --AudioEncoder--> audio (B, T, d)
+    batch.audio --AudioEncoder (in chunks, the same live and offline)--> audio (B, T, d)
     batch.phone_ids, word_vectors --TextEncoder--> text (B, T, d)        (if the text branch is on)
     batch.mouths --VisualEncoder--> visual (B, T, d)                      (if the visual branch is on)
     CrossModalAlignment(audio, text | visual) -> temporal KL, semantic cosine losses

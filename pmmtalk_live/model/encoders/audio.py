@@ -8,16 +8,33 @@ The encoder is a pretrained checkpoint (a local folder, or a hub id when online:
 where no pretrained weights exist (offline), a small wav2vec 2.0 built from ``ModelConfig`` sizes and
 trained from scratch with the rest of the model. The convolutional feature encoder of a pretrained
 model is always frozen (as in PMMTalk and FaceFormer); ``freeze_audio`` freezes the transformer too.
+
+**Chunks.** wav2vec 2.0 attends over its whole input (and its positional convolution reaches 64 frames,
+1.28 s, either way), so a frame's features would depend on audio far in the future. To stream, the
+audio is encoded in chunks of ``audio_chunk_frames`` model frames from frame 0: chunk [c0, c1) runs
+wav2vec on the window from ``c0 / fps - audio_context_s`` (not before the first sample) to
+``(c1 - 1) / fps + lookahead_frames / fps`` (not after the last sample), and keeps frames c0 .. c1 - 1,
+resampled from the window's own 50 Hz frames. Offline (training included) and live use the same
+windows (``chunk_window``), so they give the same numbers: a window's features depend on its samples
+only, never on the audio after it or on the padding of a batch. The price is compute: every window is
+encoded in full for the frames of one chunk, a factor of (context + chunk + look-ahead) / chunk over
+whole-utterance encoding (1 s + 0.2 s + 0.1 s over 0.2 s = 6.5 with the defaults); a longer chunk costs
+less but adds latency (a frame waits for its chunk's last frame's look-ahead), a shorter context costs
+less but lets wav2vec see less. ``audio_chunk_frames: 0`` encodes whole utterances (cheapest, offline
+only: it cannot stream).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from ...errors import PmmtalkError
+from ...tracks import SAMPLE_RATE_HZ, num_frames_for
 from ..config import ModelConfig
 
 WAV2VEC_HOP_SAMPLES = 320
@@ -55,19 +72,59 @@ def load_wav2vec2(config: ModelConfig) -> nn.Module:
     return Wav2Vec2Model(wav2vec_config)
 
 
-def frame_positions(num_frames: int, fps: float) -> torch.Tensor:
-    """Fractional wav2vec frame index showing each model frame's time k / fps, shape (num_frames,)."""
-    times = torch.arange(num_frames, dtype=torch.float32) / fps
-    return (times - WAV2VEC_CENTRE_S) * (16000 / WAV2VEC_HOP_SAMPLES)
+def frame_positions(num_frames: int, fps: float, first_frame: int = 0, start_sample: int = 0) -> torch.Tensor:
+    """Fractional wav2vec frame index showing the time k / fps of model frames k = first_frame ..
+    first_frame + num_frames - 1, shape (num_frames,), for wav2vec run on audio from ``start_sample``."""
+    times = np.arange(first_frame, first_frame + num_frames) / fps - start_sample / SAMPLE_RATE_HZ
+    return torch.from_numpy((times - WAV2VEC_CENTRE_S) * (SAMPLE_RATE_HZ / WAV2VEC_HOP_SAMPLES)).float()
 
 
-def resample_frames(features: torch.Tensor, num_frames: int, fps: float) -> torch.Tensor:
-    """(B, S, H) at 50 Hz -> (B, num_frames, H) at ``fps``, linear in time, clamped at the ends."""
-    positions = frame_positions(num_frames, fps).clamp(0, features.shape[1] - 1).to(features.device)
+def resample_frames(features: torch.Tensor, num_frames: int, fps: float, first_frame: int = 0,
+                    start_sample: int = 0) -> torch.Tensor:
+    """(B, S, H) at 50 Hz -> (B, num_frames, H) at ``fps``, linear in time, clamped at the ends
+    (frames as in ``frame_positions``)."""
+    positions = frame_positions(num_frames, fps, first_frame, start_sample)
+    positions = positions.clamp(0, features.shape[1] - 1).to(features.device)
     low = positions.floor().long()
     high = (low + 1).clamp(max=features.shape[1] - 1)
     weight = (positions - low).to(features.dtype)[None, :, None]
     return features[:, low] * (1 - weight) + features[:, high] * weight
+
+
+MIN_WINDOW_SAMPLES = 400
+"""wav2vec 2.0's receptive field: a shorter window is zero-padded to it (the zeros count as audio)."""
+
+
+@dataclass(frozen=True)
+class ChunkWindow:
+    """Model frames ``first_frame .. end_frame - 1``, encoded from stream samples ``start_sample ..
+    end_sample - 1``."""
+
+    first_frame: int
+    end_frame: int
+    start_sample: int
+    end_sample: int
+
+
+def chunk_window(config: ModelConfig, first_frame: int, end_frame: int, num_samples: int | None = None) -> ChunkWindow:
+    """The audio window of the chunk of frames [first_frame, end_frame): ``audio_context_s`` before it,
+    the look-ahead after its last frame, cut to the stream (``num_samples``: its length if known)."""
+    start = max(0, round((first_frame / config.fps - config.audio_context_s) * SAMPLE_RATE_HZ))
+    end = round((end_frame - 1 + config.lookahead_frames) / config.fps * SAMPLE_RATE_HZ)
+    if num_samples is not None:
+        end = min(end, num_samples)
+    return ChunkWindow(first_frame, end_frame, start, end)
+
+
+def chunk_windows(config: ModelConfig, num_samples: int) -> list[ChunkWindow]:
+    """Every chunk of an utterance of ``num_samples`` samples, in order."""
+    num_frames = num_frames_for(num_samples / SAMPLE_RATE_HZ, config.fps)
+    step = config.audio_chunk_frames
+    return [chunk_window(config, c0, min(c0 + step, num_frames), num_samples) for c0 in range(0, num_frames, step)]
+
+
+WINDOWS_PER_CALL = 64
+"""Chunk windows wav2vec encodes at once (memory bound for long files)."""
 
 
 class AudioEncoder(nn.Module):
@@ -86,8 +143,62 @@ class AudioEncoder(nn.Module):
         self._use_mask = self.wav2vec.config.feat_extract_norm == "layer"
 
     def forward(self, audio: torch.Tensor, audio_lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
-        if audio.shape[1] < 400:  # shorter than one wav2vec receptive field
-            audio = nn.functional.pad(audio, (0, 400 - audio.shape[1]))
+        """audio (B, N), lengths (B,), frames T -> (B, T, d_model): in chunks (``audio_chunk_frames``),
+        or whole utterances when it is 0. Frames after an utterance's last are zero (chunked)."""
+        if self.config.audio_chunk_frames <= 0:
+            return self.encode_whole(audio, audio_lengths, num_frames)
+        windows = [(i, w) for i, length in enumerate(audio_lengths.tolist())
+                   for w in chunk_windows(self.config, int(length))]
+        out = audio.new_zeros(audio.shape[0], num_frames, self.project.out_features)
+        cuts = [(audio[i, w.start_sample:w.end_sample], w) for i, w in windows]
+        for (i, w), features in zip(windows, self.encode_windows(cuts)):
+            end = min(w.end_frame, num_frames)
+            out[i, w.first_frame:end] = features[:end - w.first_frame]
+        return out
+
+    def encode_windows(self, windows: list[tuple[torch.Tensor, ChunkWindow]]) -> list[torch.Tensor]:
+        """Chunks [(samples, window)], ``samples`` (end_sample - start_sample,): the window's audio
+        -> each chunk's features (end_frame - first_frame, d_model).
+
+        Windows of a layer-norm wav2vec are padded to one length and masked (the padding changes
+        nothing); a group-norm one (wav2vec2-base) normalises over the whole input, so its windows
+        run in groups of equal length, never padded.
+        """
+        cuts = []
+        for samples, w in windows:
+            assert len(samples) == w.end_sample - w.start_sample, "window audio does not match its window"
+            if len(samples) < MIN_WINDOW_SAMPLES:
+                samples = nn.functional.pad(samples, (0, MIN_WINDOW_SAMPLES - len(samples)))
+            cuts.append(samples)
+        if self._use_mask:
+            groups = [list(range(len(cuts)))]
+        else:
+            by_length: dict[int, list[int]] = {}
+            for i, samples in enumerate(cuts):
+                by_length.setdefault(len(samples), []).append(i)
+            groups = list(by_length.values())
+        out: list[torch.Tensor | None] = [None] * len(cuts)
+        for group in groups:
+            for first in range(0, len(group), WINDOWS_PER_CALL):
+                part = group[first:first + WINDOWS_PER_CALL]
+                lengths = torch.tensor([len(cuts[i]) for i in part], device=cuts[part[0]].device)
+                padded = nn.utils.rnn.pad_sequence([cuts[i] for i in part], batch_first=True)
+                mask = None
+                if self._use_mask:
+                    mask = (torch.arange(padded.shape[1], device=padded.device)[None] < lengths[:, None]).long()
+                hidden = self.wav2vec(padded, attention_mask=mask).last_hidden_state
+                frames = self.wav2vec._get_feat_extract_output_lengths(lengths).tolist()
+                for row, i in enumerate(part):
+                    w = windows[i][1]
+                    own = hidden[row:row + 1, :int(frames[row])]
+                    out[i] = self.project(resample_frames(own, w.end_frame - w.first_frame, self.config.fps,
+                                                          w.first_frame, w.start_sample))[0]
+        return out
+
+    def encode_whole(self, audio: torch.Tensor, audio_lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Whole utterances at once (``audio_chunk_frames: 0``): each frame sees the whole utterance."""
+        if audio.shape[1] < MIN_WINDOW_SAMPLES:
+            audio = nn.functional.pad(audio, (0, MIN_WINDOW_SAMPLES - audio.shape[1]))
         mask = None
         if self._use_mask:
             mask = (torch.arange(audio.shape[1], device=audio.device)[None] < audio_lengths[:, None]).long()
