@@ -24,10 +24,11 @@ demo: $(SETUP)
 test: $(SETUP)
 	$(PY) -m pytest -q
 
-# Offline speed, then the live pipeline through a virtual microphone for BENCH_LIVE_MINUTES (default 10).
+# Offline speed, the PMMTalk model's branches, then the live pipeline through a virtual microphone for BENCH_LIVE_MINUTES (default 10).
 BENCH_LIVE_MINUTES ?= 10
 bench: $(SETUP)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_model.py
 	$(PY) scripts/bench_live.py --minutes $(BENCH_LIVE_MINUTES)
 
 eval: $(SETUP)
