@@ -61,20 +61,23 @@ def test_shapes_and_range():
 
 
 def test_gradients_reach_every_branch_and_the_alignment_losses():
-    config = tiny_config(modality_dropout=0.0)
+    config = tiny_config(modality_dropout=0.0, visual=True)
     model = PMMTalk(config).train()
-    out = model(make_batch(config))
-    assert float(out.losses["temporal"]) > 0 and float(out.losses["semantic"]) > 0
+    batch = make_batch(config, visual=True)
+    out = model(batch)
+    assert float(out.losses["temporal"].detach()) > 0 and float(out.losses["semantic"].detach()) > 0
     out.losses["total"].backward()
-    for branch in (model.audio.project, model.audio.wav2vec.encoder, model.text, model.fusion, model.decoder):
+    for branch in (model.audio.project, model.audio.wav2vec.encoder, model.text, model.visual, model.fusion,
+                   model.decoder, model.alignment):
         grads = [p.grad for p in branch.parameters() if p.requires_grad]
         assert grads and all(g is not None for g in grads), type(branch).__name__
         assert sum(float(g.abs().sum()) for g in grads) > 0
     # the alignment losses alone reach the text branch
     model.zero_grad()
-    out = model(make_batch(config))
+    out = model(batch)
     (out.losses["temporal"] + out.losses["semantic"]).backward()
-    assert sum(float(p.grad.abs().sum()) for p in model.text.parameters() if p.grad is not None) > 0
+    for branch in (model.text, model.visual):
+        assert sum(float(p.grad.abs().sum()) for p in branch.parameters() if p.grad is not None) > 0
 
 
 def test_modality_dropout_and_missing_text():
