@@ -1,0 +1,143 @@
+"""The PMMTalk animators: the trained model behind the ``Animator`` and ``LiveAnimator`` protocols.
+
+Offline, ``PMMTalkAnimator`` is ``model.inference.animate`` as a ``CurveTrack``. Live,
+``LivePMMTalkAnimator`` wraps a ``StreamSession`` (model frames at the model's fps) and resamples them
+to the output fps the way offline does (linear between the two model frames around k * model_fps /
+fps), handing out output frame k once audio up to k / fps + ``lookahead_s`` is in. The model cannot
+finish a frame sooner than its own latency (``inference.latency_s`` plus one model frame for the
+interpolation), so a smaller ``lookahead_s`` is raised to that. The activity (for the idle layer) is
+the live loudness envelope, as in the live phonetic animator. Live, the text branch is off (see
+``model/inference.py``), so live and offline differ where offline had a transcript.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import rig
+from ..audio.loudness import LiveLoudness
+from ..model.inference import StreamSession, animate, interpolate, latency_s, load_model, model_positions
+from ..model.pmmtalk import PMMTalk
+from ..tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, num_frames_for
+from . import LiveCoeffs
+
+
+def _model(ckpt: PMMTalk | str | Path) -> PMMTalk:
+    return ckpt.eval() if isinstance(ckpt, PMMTalk) else load_model(ckpt)
+
+
+class PMMTalkAnimator:
+    """``Animator``: a whole recording through the model. ckpt: a run folder, a packaged model's
+    name, or a loaded ``PMMTalk``; style: 0 = neutral, training subjects from 1."""
+
+    name = "pmmtalk"
+
+    def __init__(self, ckpt: PMMTalk | str | Path, style: int = 0):
+        self.model = _model(ckpt)
+        self.style = style
+
+    def animate(self, audio: Audio, fps: float, text: str | None = None) -> CurveTrack:
+        """The 32 coefficients, frame k at k / fps; ``text`` (what was said) replaces the recogniser."""
+        coeffs = animate(self.model, audio, fps, transcript=text or None, style=self.style)
+        return CurveTrack(rig.MODEL_CHANNELS, coeffs, fps)
+
+
+def min_lookahead_s(model: PMMTalk) -> float:
+    """The shortest look-ahead the live animator can keep: the model's latency, one more model frame
+    (an output frame interpolates between two), and a sample of rounding."""
+    return latency_s(model.config) + 1.0 / model.config.fps + 1.0 / SAMPLE_RATE_HZ
+
+
+class LivePMMTalkAnimator:
+    """``LiveAnimator`` over a ``StreamSession``.
+
+    fps: output frame rate (frame k shows stream time k / fps); lookahead_s: audio after a frame's
+    time that is in before the frame comes out, at least ``min_lookahead_s(model)`` (raised to it).
+    Not thread-safe; one animator per stream. A gap (``skip``) ends the model's stream and starts a
+    new one after it, as a new utterance.
+    """
+
+    name = "pmmtalk"
+
+    def __init__(self, ckpt: PMMTalk | str | Path, fps: float, lookahead_s: float = 0.0, style: int = 0):
+        if fps <= 0 or lookahead_s < 0:
+            raise ValueError(f"need fps > 0 and lookahead_s >= 0, got {fps}, {lookahead_s}")
+        self.model = _model(ckpt)
+        self.style = style
+        self.fps = float(fps)
+        self.lookahead_s = max(float(lookahead_s), min_lookahead_s(self.model))
+        self.loudness = LiveLoudness(SAMPLE_RATE_HZ, self.fps)
+        self._received = 0  # stream samples received or skipped
+        self._next_frame = 0  # next output frame
+        self._flushed = False
+        self._start_session()
+
+    def _start_session(self) -> None:
+        """A model stream from the current stream position."""
+        self.session = StreamSession(self.model, self.style)
+        self._session_start = self._received  # stream sample of the session's first sample
+        self._coeffs = np.zeros((0, rig.NUM_COEFFS), np.float32)  # model frames from _coeffs_first
+        self._coeffs_first = 0
+        self._session_done = False
+
+    def process(self, samples: np.ndarray) -> LiveCoeffs:
+        """Feed the next audio (float32 mono 16 kHz, any length); returns the frames now finished."""
+        self._check_open()
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        self.loudness.push(samples)
+        self._take(self.session.push(samples))
+        self._received += len(samples)
+        finished = self._received / SAMPLE_RATE_HZ - self.lookahead_s
+        return self._emit(num_frames_for(finished, self.fps) if finished >= 0 else 0)
+
+    def skip(self, num_samples: int) -> int:
+        """``num_samples`` of audio were dropped: frames before the new position not out yet are
+        dropped (returns how many); the model starts a new stream after the gap."""
+        self._check_open()
+        if num_samples <= 0:
+            return 0
+        self.loudness.skip(num_samples)
+        self._received += num_samples
+        end = max(self._next_frame, num_frames_for(self._received / SAMPLE_RATE_HZ - 1e-9, self.fps))
+        skipped, self._next_frame = end - self._next_frame, end
+        self._start_session()
+        return skipped
+
+    def flush(self) -> LiveCoeffs:
+        """End of stream: every frame up to the last sample (the model finishes its last frames
+        without the audio after them, as offline)."""
+        self._check_open()
+        self._take(self.session.flush())
+        self._session_done = True
+        self._flushed = True
+        return self._emit(num_frames_for(self._received / SAMPLE_RATE_HZ, self.fps))
+
+    def _take(self, coeffs: np.ndarray) -> None:
+        if len(coeffs):
+            self._coeffs = np.concatenate([self._coeffs, coeffs])
+
+    def _emit(self, end_frame: int) -> LiveCoeffs:
+        first = self._next_frame
+        positions = model_positions(first, max(end_frame - first, 0), self.fps, self.model.config.fps,
+                                    self._session_start)
+        if not self._session_done:  # each frame needs the two model frames around it
+            model_end = self._coeffs_first + len(self._coeffs)
+            positions = positions[np.floor(positions) + 1 < model_end]
+        n = len(positions)
+        if n == 0:
+            return LiveCoeffs(first, np.zeros((0, rig.NUM_COEFFS), np.float32), np.zeros(0, np.float32))
+        coeffs = interpolate(self._coeffs, positions - self._coeffs_first)
+        activity = self.loudness.envelope(first, n)
+        self._next_frame = first + n
+        # model frames before the next output frame's lower neighbour are never needed again
+        keep_from = int(np.floor(model_positions(self._next_frame, 1, self.fps, self.model.config.fps,
+                                                 self._session_start)[0]))
+        drop = min(max(keep_from - self._coeffs_first, 0), max(len(self._coeffs) - 1, 0))
+        self._coeffs, self._coeffs_first = self._coeffs[drop:], self._coeffs_first + drop
+        return LiveCoeffs(first, coeffs, activity)
+
+    def _check_open(self) -> None:
+        if self._flushed:
+            raise RuntimeError("the stream was flushed; build a new animator for the next one")

@@ -1,0 +1,280 @@
+"""Using a trained PMMTalk: load it, animate a recording, or stream live audio through it.
+
+    load_model(run folder | packaged name) -> PMMTalk (eval mode)
+    animate(model, audio, fps_out) -> coeffs (T_out, 32) in 0..1      offline, a whole recording
+    StreamSession(model).push(samples) -> coeffs (n, 32) at model fps  live, as the audio comes
+
+**Offline** (``prepare_batch`` + ``animate``): the recogniser ``config.recognizer`` (or the transcript
+given) and the word encoder make the per-frame text features, the Wav2Lip generator the pseudo-visual
+frames when the branch is on and has its checkpoint (else the branch counts as absent, as in training
+with modality dropout); the model runs at its own fps and the result is resampled linearly to
+``fps_out``.
+
+**Live** (``StreamSession``): audio is buffered and each audio chunk is encoded as soon as its window
+is in (``encoders/audio.py``: the same windows as offline), fused frame by frame and fed to a
+``DecoderStream``; a frame comes out once the frames after it that the decoder looks at are encoded.
+So a frame at time t waits for audio up to at most t + (audio_chunk_frames - 1 + 2 * lookahead_frames)
+/ fps (``latency_s``: 0.37 s with the defaults): the chunk holding frame t + look-ahead must be complete, with its own
+look-ahead. With the same per-frame text features (or none), the session equals offline inference
+within float rounding, however the audio is cut into pushes.
+
+Text, live: the session takes an optional ``TextFrames`` source (per-frame phone ids and word vectors
+as they are known when a chunk is encoded); without one the text branch is absent, which the model is
+trained for (modality dropout). A streaming-pocketsphinx source is the natural next step
+(``animators.live_phonetic.PhoneStream``). The visual branch is off live (Wav2Lip is too slow).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from ..errors import AudioInputError
+from ..rig import NUM_COEFFS
+from ..tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
+from .batch import Batch
+from .checkpoint import CONFIG, WEIGHTS, CheckpointError, load_run
+from .config import ModelConfig
+from .decoder import DecoderStream
+from .encoders.audio import chunk_window
+from .pmmtalk import PMMTalk
+from .recognizers import Transcript
+
+PACKAGED_MODELS = "data/models"
+"""Packaged checkpoints: ``pmmtalk_live/data/models/<name>/`` holding a run folder's two files."""
+
+WHOLE_DECODE_FRAMES = 2048
+"""Offline, longer recordings go through a ``DecoderStream`` (same result) instead of one (T, T) mask."""
+
+
+# --- loading -------------------------------------------------------------------------------------------
+
+def packaged_models() -> list[str]:
+    """Names of the checkpoints shipped with the package."""
+    folder = Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS
+    return sorted(p.name for p in folder.iterdir() if (p / WEIGHTS).is_file()) if folder.is_dir() else []
+
+
+def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> PMMTalk:
+    """A run folder (``config.yaml`` + ``model.safetensors``) or a packaged checkpoint by name, in eval
+    mode. Raises CheckpointError (one line) when it is neither or cannot be loaded."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return load_run(path, device)
+    packaged = Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / str(name_or_path)
+    if str(name_or_path) and "/" not in str(name_or_path) and packaged.is_dir():
+        return load_run(packaged, device)
+    shipped = ", ".join(packaged_models()) or "none shipped yet"
+    raise CheckpointError(f"no model '{name_or_path}': not a run folder ({CONFIG} + {WEIGHTS}) nor a packaged "
+                          f"model (packaged: {shipped})")
+
+
+# --- offline ---------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=2)
+def _word_encoder(spec: str):
+    from .encoders.text import WordEncoder
+
+    return WordEncoder(spec)
+
+
+@lru_cache(maxsize=2)
+def _pseudo_visual(wav2lip_checkpoint: str, reference_face: str | None):
+    from .encoders.visual import make_pseudo_visual
+
+    return make_pseudo_visual(ModelConfig(visual=True, wav2lip_checkpoint=wav2lip_checkpoint,
+                                          reference_face=reference_face))
+
+
+def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | None = None,
+                  style: int = 0) -> Batch:
+    """One recording as the model's input: audio, and the pseudo-text and pseudo-visual features of
+    the branches the model has (each absent when it cannot be made).
+
+    transcript: what was said, timed (``Transcript``) or as text (force-aligned to the audio); None =
+    recognise it with ``config.recognizer``.
+    """
+    config = model.config
+    if audio.sample_rate_hz != SAMPLE_RATE_HZ:
+        raise AudioInputError(f"the model needs {SAMPLE_RATE_HZ} Hz audio, got {audio.sample_rate_hz} Hz")
+    samples = np.asarray(audio.samples, np.float32)
+    num_frames = num_frames_for(audio.duration_s, config.fps)
+    batch = Batch(audio=torch.from_numpy(samples)[None], audio_lengths=torch.tensor([len(samples)]),
+                  frame_mask=torch.ones(1, num_frames, dtype=torch.bool), styles=torch.tensor([style]))
+    if model.text is not None:
+        from .encoders.text import text_frames
+        from .recognizers import _aligned, make_recognizer
+
+        if transcript is None:
+            transcript = make_recognizer(config.recognizer).recognize(audio)
+        elif isinstance(transcript, str):
+            transcript = _aligned(audio, transcript, None)  # falls back to phone recognition
+        word_encoder = _word_encoder(config.word_encoder) if config.word_encoder else None
+        phone_ids, word_vectors = text_frames(transcript, num_frames, config.fps, word_encoder)
+        batch.phone_ids = torch.from_numpy(phone_ids)[None]
+        batch.word_vectors = torch.from_numpy(word_vectors)[None] if word_encoder is not None else None
+        batch.text_present = torch.tensor([True])
+    if model.visual is not None and config.wav2lip_checkpoint:
+        from .encoders.visual import mouths_to_tensor
+
+        visual = _pseudo_visual(config.wav2lip_checkpoint, config.reference_face)
+        batch.mouths = mouths_to_tensor(visual.generate_mouths(samples, config.fps, num_frames))[None]
+        batch.visual_present = torch.tensor([True])
+    return batch
+
+
+@torch.no_grad()
+def model_coeffs(model: PMMTalk, batch: Batch) -> np.ndarray:
+    """A one-utterance batch -> coeffs (T, 32) float32 at the model's fps (no alignment losses)."""
+    features, present = model.encode(batch)
+    fused = model.fusion(features, present)
+    if fused.shape[1] <= WHOLE_DECODE_FRAMES:
+        coeffs = model.decoder(fused, batch.styles)[0]
+    else:
+        stream = DecoderStream(model.decoder, int(batch.styles[0]))
+        coeffs = torch.cat([stream.push(fused[0]), stream.flush()])
+    return coeffs.float().numpy()
+
+
+def animate(model: PMMTalk, audio: Audio, fps_out: float = 60, transcript: Transcript | str | None = None,
+            style: int = 0) -> np.ndarray:
+    """A whole recording -> coeffs (T_out, 32) float32 in 0..1, frame k at time k / fps_out,
+    T_out = ``num_frames_for(duration, fps_out)``."""
+    coeffs = model_coeffs(model, prepare_batch(model, audio, transcript, style))
+    num_frames = num_frames_for(audio.duration_s, fps_out)
+    return interpolate(coeffs, model_positions(0, num_frames, fps_out, model.config.fps))
+
+
+def model_positions(first_frame: int, num_frames: int, fps: float, model_fps: float,
+                    start_sample: int = 0) -> np.ndarray:
+    """Fractional model frame (float64) at the time of output frames ``first_frame ..`` at ``fps``, for
+    a model stream that started at stream sample ``start_sample``, shape (num_frames,)."""
+    times = np.arange(first_frame, first_frame + num_frames) / fps - start_sample / SAMPLE_RATE_HZ
+    return times * model_fps
+
+
+def interpolate(coeffs: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """coeffs (T, 32) at fractional frames ``positions`` (n,) -> (n, 32), linear, clamped to the ends."""
+    positions = np.clip(positions, 0, len(coeffs) - 1)
+    low = np.floor(positions).astype(np.int64)
+    high = np.minimum(low + 1, len(coeffs) - 1)
+    weight = (positions - low)[:, None].astype(np.float32)
+    return (coeffs[low] * (1 - weight) + coeffs[high] * weight).astype(np.float32)
+
+
+# --- live ------------------------------------------------------------------------------------------------
+
+class TextFrames(Protocol):
+    """Live per-frame text features: what a streaming recogniser knows when a chunk is encoded."""
+
+    def push(self, samples: np.ndarray) -> None:
+        """The audio the session received (float32 16 kHz, contiguous)."""
+        ...
+
+    def frames(self, first_frame: int, num_frames: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """phone_ids (n,) int64 and word_vectors (n, WORD_DIM) float32 or None, for model frames
+        ``first_frame ..`` (``text_frames``'s conventions)."""
+        ...
+
+
+class StreamSession:
+    """One live utterance or stream through the model: 16 kHz audio in, coefficients at the model's fps out.
+
+    ``push(samples)`` returns the frames finished by this audio (often none), in order; ``flush()`` the
+    rest at the end. Frame k shows time k / fps from the first sample. The result equals offline
+    inference (``model_coeffs`` of the same audio, with the same text features or none) within float
+    rounding, whatever the sizes of the pushes. Memory is bounded: the audio kept is one chunk window,
+    the decoder's caches ``context_frames``. Not thread-safe.
+    """
+
+    def __init__(self, model: PMMTalk, style: int = 0, text: TextFrames | None = None):
+        if model.training:
+            raise ValueError("StreamSession needs model.eval(): dropout would make it differ from offline")
+        if model.config.audio_chunk_frames <= 0:
+            raise ValueError("this model encodes whole utterances (audio_chunk_frames: 0), it cannot stream")
+        self.model = model
+        self.config = model.config
+        self.text = text if model.text is not None else None
+        self.decoder = DecoderStream(model.decoder, style)
+        self.num_samples = 0  # received so far
+        self._audio = np.zeros(0, np.float32)  # from _audio_start: the next chunk's window onwards
+        self._audio_start = 0
+        self._next_frame = 0  # first frame of the next chunk to encode
+        self._flushed = False
+
+    @property
+    def latency_s(self) -> float:
+        """Longest wait of a frame for audio after its time (chunk, and the look-ahead twice)."""
+        return latency_s(self.config)
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """The next audio (float32 mono 16 kHz, (n,), any n) -> coeffs (m, 32) float32 of the next m frames."""
+        if self._flushed:
+            raise RuntimeError("push after flush: start a new StreamSession")
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        self._audio = np.concatenate([self._audio, samples])
+        self.num_samples += len(samples)
+        if self.text is not None:
+            self.text.push(samples)
+        frames_in = num_frames_for(self.num_samples / SAMPLE_RATE_HZ, self.config.fps)
+        out = []
+        while True:
+            first = self._next_frame
+            window = chunk_window(self.config, first, first + self.config.audio_chunk_frames)
+            # the whole window is in, and its frames exist (the stream cannot end before them)
+            if window.end_sample > self.num_samples or window.end_frame > frames_in:
+                break
+            out.append(self._encode(window))
+        return _rows(out)
+
+    def flush(self) -> np.ndarray:
+        """End of stream -> coeffs of every frame left (up to the last sample), the last chunks cut at
+        the end of the audio exactly as offline."""
+        if self._flushed:
+            return _rows([])
+        self._flushed = True
+        num_frames = num_frames_for(self.num_samples / SAMPLE_RATE_HZ, self.config.fps)
+        out = []
+        while self._next_frame < num_frames:
+            first = self._next_frame
+            out.append(self._encode(chunk_window(self.config, first, min(first + self.config.audio_chunk_frames,
+                                                                         num_frames), self.num_samples)))
+        out.append(self.decoder.flush().numpy())
+        return _rows(out)
+
+    @torch.no_grad()
+    def _encode(self, window) -> np.ndarray:
+        """Encode one chunk, fuse it, feed the decoder -> the coeffs it finished."""
+        model = self.model
+        samples = self._audio[window.start_sample - self._audio_start:window.end_sample - self._audio_start]
+        audio = model.audio.encode_windows([(torch.from_numpy(samples), window)])[0]
+        features, present = {"audio": audio[None]}, {"audio": torch.tensor([True])}
+        if self.text is not None:
+            count = window.end_frame - window.first_frame
+            phone_ids, word_vectors = self.text.frames(window.first_frame, count)
+            words = torch.from_numpy(word_vectors)[None] if word_vectors is not None else None
+            features["text"] = model.text(torch.from_numpy(phone_ids)[None], words,
+                                          torch.ones(1, count, dtype=torch.bool))
+            present["text"] = torch.tensor([True])
+        coeffs = self.decoder.push(model.fusion(features, present)[0])
+        self._next_frame = window.end_frame
+        keep_from = chunk_window(self.config, self._next_frame, self._next_frame + 1).start_sample
+        drop = min(max(keep_from - self._audio_start, 0), len(self._audio))
+        self._audio, self._audio_start = self._audio[drop:], self._audio_start + drop
+        return coeffs.numpy()
+
+
+def latency_s(config: ModelConfig) -> float:
+    """Longest wait (s) of a model frame for audio after its time in a ``StreamSession``: the chunk
+    holding its decoder look-ahead, and that chunk's own look-ahead."""
+    return (config.audio_chunk_frames - 1 + 2 * config.lookahead_frames) / config.fps
+
+
+def _rows(parts: list[np.ndarray]) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, NUM_COEFFS), np.float32)
