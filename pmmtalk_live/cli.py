@@ -26,6 +26,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     from .offline import animate_file
 
     result = animate_file(args.input, args.output, fps=args.fps, text=_text(args), preset=args.preset,
+                          animator=args.animator, ckpt=args.ckpt,
                           idle=not args.no_idle, seed=args.seed, slate=args.slate, take=args.take,
                           subject=args.subject, show_progress=not args.quiet)
     mode = "transcript (forced alignment)" if (args.text or args.text_file) else "phone recognition"
@@ -73,7 +74,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 _SERVE_OPTIONS = ("input", "device", "fast", "loop", "raw_rate", "raw_channels", "raw_format", "preset",
-                  "animator", "fps", "lookahead_ms", "hop_ms", "max_backlog_ms", "subject", "osc", "livelink",
+                  "animator", "ckpt", "fps", "lookahead_ms", "hop_ms", "max_backlog_ms", "subject", "osc", "livelink",
                   "record", "takes_dir", "slate", "control", "idle", "seed", "quiet")
 
 
@@ -209,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="arkit",
                    help="retarget preset name or YAML file (default: arkit; metahuman for MetaHumans)")
     p.add_argument("--fps", type=int, choices=(30, 60), default=60, help="frame rate (default: 60)")
+    p.add_argument("--animator", choices=("phonetic", "pmmtalk"), default="phonetic",
+                   help="phonetic (phones -> visemes) or pmmtalk (the model; needs --ckpt)")
+    p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name")
     p.add_argument("--slate", help="slate name (default: from the input file name)")
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
     p.add_argument("--subject", default="pmmtalk", help="subject name in the file name (default: pmmtalk)")
@@ -283,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--raw-format", choices=("s16le", "s32le", "f32le"), help="stdin: sample format (default s16le)")
     anim = p.add_argument_group("animation")
     anim.add_argument("--preset", help="retarget preset name or YAML file (default: metahuman); reloads on change")
-    anim.add_argument("--animator", choices=("phonetic",), help="the animator (default: phonetic)")
+    anim.add_argument("--animator", choices=("phonetic", "pmmtalk"), help="the animator (default: phonetic)")
+    anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name")
     anim.add_argument("--fps", type=int, choices=(30, 60), help="output frame rate (default: 60)")
     anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
                       "(default: 100; less = lower latency, less anticipation)")

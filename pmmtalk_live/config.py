@@ -54,6 +54,8 @@ class ServeConfig:
     raw_format: str = "s16le"
     preset: str = "metahuman"
     animator: str = "phonetic"
+    ckpt: str | None = None
+    """The PMMTalk model (``animator: pmmtalk``): a run folder or a packaged model name."""
     fps: int = 60
     lookahead_ms: float = 100.0
     hop_ms: float = 10.0
@@ -87,7 +89,7 @@ class ServeConfig:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(ServeConfig)}
-_CHOICES = {"fps": (30, 60), "raw_format": ("s16le", "s32le", "f32le"), "animator": ("phonetic",)}
+_CHOICES = {"fps": (30, 60), "raw_format": ("s16le", "s32le", "f32le"), "animator": ("phonetic", "pmmtalk")}
 _RANGES = {"lookahead_ms": (0.0, 1000.0), "hop_ms": (10.0, 20.0), "max_backlog_ms": (20.0, 5000.0),
            "raw_rate": (1000, 384000), "raw_channels": (1, 64)}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .animators import make_animator
+from .animators import Animator, make_animator
 from .animators.idle import IdleLayer, IdleSettings
 from .audio.files import read_audio
 from .audio.loudness import loudness_envelope
@@ -30,11 +30,15 @@ class AnimateResult:
     """The preset's output curves, as written to the take."""
 
 
-def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str = "phonetic",
-                  preset: Preset, idle: bool = True, seed: int = 0,
+def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str | Animator = "phonetic",
+                  ckpt: str | None = None, preset: Preset, idle: bool = True, seed: int = 0,
                   progress: tqdm | None = None) -> tuple[CurveTrack, CurveTrack]:
-    """(32 coefficients, the preset's output curves) for a whole recording at ``fps``."""
-    coeffs = make_animator(animator).animate(audio, fps, text)
+    """(32 coefficients, the preset's output curves) for a whole recording at ``fps``.
+
+    ``animator``: a name (with ``ckpt`` for ``pmmtalk``) or an animator already built."""
+    if isinstance(animator, str):
+        animator = make_animator(animator, ckpt)
+    coeffs = animator.animate(audio, fps, text)
     _advance(progress, "idle layer")
     settings = preset.idle if idle else IdleSettings(blinks=False, gaze=False, head=False)
     # speaking livens the idle layer: blinks come faster, the head moves more
@@ -46,17 +50,18 @@ def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator
 
 
 def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text: str | None = None,
-                 animator: str = "phonetic", preset: str | Path = "arkit", idle: bool = True,
+                 animator: str = "phonetic", ckpt: str | None = None, preset: str | Path = "arkit", idle: bool = True,
                  seed: int = 0, slate: str | None = None, take: int | None = None,
                  subject: str = "pmmtalk", show_progress: bool = True) -> AnimateResult:
     """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went."""
     path = Path(path)
-    loaded_preset = load_preset(preset)  # a bad preset fails before any slow work
+    loaded_preset = load_preset(preset)  # a bad preset or model fails before any slow work
+    built = make_animator(animator, ckpt)
     with tqdm(total=5, desc="animate", unit="step", disable=not show_progress, leave=False) as bar:
         bar.set_postfix_str("reading audio")
         audio = read_audio(path)
         _advance(bar, "phones" + (" (forced alignment)" if text else " (recognition)"))
-        coeffs, curves = animate_audio(audio, fps=fps, text=text, animator=animator,
+        coeffs, curves = animate_audio(audio, fps=fps, text=text, animator=built,
                                        preset=loaded_preset, idle=idle, seed=seed, progress=bar)
         _advance(bar, "writing take")
         take_path = write_take(Path(out_dir), curves, audio, slate=slate or _slate_from(path),

@@ -61,7 +61,7 @@ class ServeSession:
             self.source = open_source(config.input, device=device, realtime=not config.fast, loop=config.loop,
                                       raw_rate_hz=config.raw_rate, raw_channels=config.raw_channels,
                                       raw_format=config.raw_format)
-            animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0)
+            animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0, config.ckpt)
         except BaseException:
             self.close()
             raise
@@ -77,9 +77,10 @@ class ServeSession:
 
     def describe(self) -> list[str]:
         """What the session does, a line each (printed at start)."""
+        animator = self.engine.animator
         lines = [f"input: {self.source.description}",
-                 f"animator: {self.config.animator}, {self.config.fps} fps, look-ahead "
-                 f"{self.config.lookahead_ms:g} ms, hop {self.config.hop_ms:g} ms",
+                 f"animator: {animator.name}, {self.config.fps} fps, look-ahead "
+                 f"{animator.lookahead_s * 1000:g} ms, hop {self.config.hop_ms:g} ms",
                  f"preset: {self.presets.preset.name} ({self.presets.preset.path}; reloads when the file changes)"]
         for sink in self.outputs.sinks:
             lines.append(f"sending: {sink.description}")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..tracks import Audio, CurveTrack
 
-ANIMATORS = ("phonetic",)
+ANIMATORS = ("phonetic", "pmmtalk")
 
 
 class Animator(Protocol):
@@ -71,17 +71,36 @@ class LiveAnimator(Protocol):
         ...
 
 
-def make_animator(name: str) -> Animator:
+def make_animator(name: str, ckpt: str | None = None) -> Animator:
+    """``phonetic``, or ``pmmtalk`` with ``ckpt`` (a run folder or a packaged model name)."""
     if name == "phonetic":
         from .phonetic import PhoneticAnimator
 
         return PhoneticAnimator()
+    if name == "pmmtalk":
+        from .pmmtalk import PMMTalkAnimator
+
+        return PMMTalkAnimator(_need_ckpt(ckpt))
     raise ValueError(f"unknown animator {name!r} (choose from {', '.join(ANIMATORS)})")
 
 
-def make_live_animator(name: str, fps: float, lookahead_s: float) -> LiveAnimator:
+def make_live_animator(name: str, fps: float, lookahead_s: float, ckpt: str | None = None) -> LiveAnimator:
+    """As ``make_animator``, streaming. The PMMTalk model may need more look-ahead than asked for (its
+    audio chunks): read the animator's own ``lookahead_s``."""
     if name == "phonetic":
         from .live_phonetic import LivePhoneticAnimator
 
         return LivePhoneticAnimator(fps=fps, lookahead_s=lookahead_s)
+    if name == "pmmtalk":
+        from .pmmtalk import LivePMMTalkAnimator
+
+        return LivePMMTalkAnimator(_need_ckpt(ckpt), fps=fps, lookahead_s=lookahead_s)
     raise ValueError(f"unknown animator {name!r} (choose from {', '.join(ANIMATORS)})")
+
+
+def _need_ckpt(ckpt: str | None) -> str:
+    if not ckpt:
+        from ..errors import PmmtalkError
+
+        raise PmmtalkError("the pmmtalk animator needs a model: --ckpt RUN_FOLDER (or a packaged model name)")
+    return ckpt
