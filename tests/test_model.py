@@ -112,3 +112,22 @@ def test_bad_checkpoints_are_one_line(tmp_path):
         load_run(tmp_path)
     with pytest.raises(AudioEncoderError, match="not found locally and no network"):
         PMMTalk(tiny_config(audio_checkpoint="nosuch-org/nosuch-wav2vec2"))
+
+
+def test_a_run_from_a_pretrained_encoder_loads_without_it(tmp_path):
+    """Training records the pretrained wav2vec 2.0's shape; the run then needs neither it nor a network."""
+    import shutil
+
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    Wav2Vec2Model(Wav2Vec2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                 conv_dim=(32,) * 7)).save_pretrained(tmp_path / "wav2vec")
+    config = tiny_config(audio_checkpoint=str(tmp_path / "wav2vec"), text=False)
+    model = PMMTalk(config).eval()
+    config.audio_architecture = model.audio.wav2vec.config.to_dict()
+    save_config(tmp_path / "run", config)
+    save_weights(model, tmp_path / "run")
+    shutil.rmtree(tmp_path / "wav2vec")
+    batch = make_batch(config, text=False)
+    with torch.no_grad():
+        torch.testing.assert_close(load_run(tmp_path / "run")(batch).coeffs, model(batch).coeffs, rtol=0, atol=0)

@@ -42,6 +42,9 @@ class ModelConfig:
     this many frames, each seeing ``audio_context_s`` before it and the look-ahead after it: the
     same numbers live and offline (see ``encoders/audio.py``)."""
     audio_context_s: float = 1.0
+    audio_architecture: dict | None = None
+    """The pretrained wav2vec 2.0's own config, recorded by training: a trained run rebuilds the
+    encoder from it (its weights are in the run's safetensors), with no download."""
     # --- text branch: recogniser -> words and phones ---------------------------------------------------
     text: bool = True
     recognizer: str = "pocketsphinx"

@@ -223,6 +223,9 @@ def train(data_dir: str | Path, config_path: str | Path | None, out_dir: str | P
         if val_utts else None
 
     model = PMMTalk(model_config).to(device)
+    if model_config.audio_checkpoint and not model_config.audio_architecture:
+        # record the pretrained encoder's shape, so the run loads later with no download
+        model_config.audio_architecture = model.audio.wav2vec.config.to_dict()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=settings.weight_decay)
     step, best_val = 0, math.inf

@@ -51,6 +51,10 @@ def load_wav2vec2(config: ModelConfig) -> nn.Module:
     """The wav2vec 2.0 model ``config`` names: pretrained (folder or hub id) or built from its sizes."""
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
+    if config.audio_architecture:  # a trained run: the shape only, its weights come from the run
+        model = Wav2Vec2Model(Wav2Vec2Config.from_dict(config.audio_architecture))
+        model.freeze_feature_encoder()
+        return model
     if config.audio_checkpoint:
         source = config.audio_checkpoint
         local = Path(source).expanduser()
