@@ -24,3 +24,14 @@ def librivox():
     if not LIBRIVOX.is_dir():
         pytest.skip("Debian's pocketsphinx-testdata is not installed (make test installs it as root)")
     return LIBRIVOX
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run faster on one torch thread, and the test machine's cores are shared."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,13 +9,7 @@ from pmmtalk_live.model.decoder import Decoder, DecoderStream
 from pmmtalk_live.model.losses import motion_loss, position_loss, total_loss
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and the test machine's cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_decoder(**overrides) -> tuple[ModelConfig, Decoder]:

@@ -21,12 +21,7 @@ from pmmtalk_live.tracks import SAMPLE_RATE_HZ, Audio, Phone, num_frames_for
 SECONDS = 2.3  # 69 frames at 30 fps: 12 chunks of 6, and longer than the tiny decoder's 30 context frames
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def speech_like(seconds: float = SECONDS, seed: int = 0) -> np.ndarray:

@@ -56,6 +56,12 @@ class Session:
     def reply(self) -> PyOscMessage:
         return PyOscMessage(self.replies.recv(8192))
 
+    def sync(self) -> None:
+        """Wait until every command sent so far has been carried out: the control thread takes them in
+        order, so the answer to a query sent now comes after them."""
+        self.send("/BatteryQuery")
+        assert self.reply().address == "/Battery"
+
     def frames_after(self, collector: Collector, count: int) -> None:
         """Wait until ``count`` more OSC frames have arrived: the daemon's own clock."""
         have = len(osc_frames(self.osc.payloads()))
@@ -111,15 +117,14 @@ def test_streaming_commands(session):
         session.send("/AddLiveLinkAddress", "127.0.0.1", other.port)
         assert other.wait_for(lambda p: len(p) >= 10, 10)
         session.send("/ClearAllLiveLinkAddresses")
-        session.frames_after(session.osc, 2)  # the command has been carried out by now
+        session.sync()
+        session.frames_after(session.osc, 2)  # a frame that was being sent meanwhile has arrived
         counts = len(other.payloads()), len(session.livelink.payloads())
         session.frames_after(session.osc, 30)
         assert (len(other.payloads()), len(session.livelink.payloads())) == counts
 
         session.send("/LiveLinkStreamStop")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and session.session.outputs.streaming:
-            time.sleep(0.01)
+        session.sync()
         quiet_from = len(session.osc.payloads())
         assert not session.osc.wait_for(lambda p: len(p) > quiet_from + 2, 0.5)
         session.send("/LiveLinkStreamStart")

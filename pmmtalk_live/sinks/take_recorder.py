@@ -153,10 +153,12 @@ class TakeRecorder:
         if self._next_sample < oldest:  # older than the history: silence stands in
             pieces.append(np.zeros(oldest - self._next_sample, np.float32))
             self._next_sample = oldest
-        for start, samples in self._history:
-            end = start + len(samples)
-            if end > self._next_sample:
-                pieces.append(samples[max(self._next_sample - start, 0):])
+        new = []  # newest first: a running take needs only the last block or two, not the whole history
+        for start, samples in reversed(self._history):
+            if start + len(samples) <= self._next_sample:
+                break
+            new.append(samples[max(self._next_sample - start, 0):])
+        pieces += new[::-1]
         if not pieces:
             return
         try:
