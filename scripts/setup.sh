@@ -6,6 +6,16 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   flite                  # speaks the bundled example recording and synthetic training voices
+  festival               # more English training voices (recorded diphones, HTS), with segment timings
+  festvox-kallpc16k
+  festvox-kdlpc16k
+  festvox-us-slt-hts
+  espeak-ng              # training voices in other languages (Mandarin included), phone events by ctypes
+  libespeak-ng1
+  fortunes               # text for the synthetic corpus (English), on the machine, no download
+  fortunes-zh            # ... Mandarin
+  fortunes-de            # ... German
+  fortunes-es            # ... Spanish
   pocketsphinx-testdata  # real human recordings with transcripts: the lip-sync dev set
   libsndfile1            # soundfile's library (the wheel bundles one; this one also reads more formats)
   libportaudio2          # sounddevice: the live microphone path
