@@ -173,6 +173,16 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from .train.corpus import build_corpus
+
+    _log_to_stderr(verbose=False)
+    summary = build_corpus(args.out, args.hours, jobs=args.jobs, seed=args.seed, languages=args.languages,
+                           show_progress=not args.quiet)
+    print(summary)
+    return 0
+
+
 class _StatusAwareHandler(logging.StreamHandler):
     """Log lines on stderr that do not collide with the status line redrawn there."""
 
@@ -266,6 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", help="speaker id (default: from the take's file name)")
     p.add_argument("--fps", type=int, default=60, help="the dataset's coefficient rate when it is created")
     p.set_defaults(func=cmd_dataset)
+
+    p = sub.add_parser("corpus", help="build the synthetic training corpus (docs/corpus.md)",
+                       description="Synthetic speech with exact phone timings (flite, festival, espeak-ng), "
+                                   "labelled by the phonetic animator, augmented like real microphones.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser("build", help="build, resume or extend a corpus (a dataset folder at 30 fps)")
+    build.add_argument("--hours", type=float, required=True, help="audio to reach, in hours (more extends it)")
+    build.add_argument("--out", required=True, metavar="DIR", help="corpus folder (created if needed)")
+    build.add_argument("--jobs", type=int, metavar="N", help="processes (default: every core)")
+    build.add_argument("--seed", type=int, default=0, help="decides every utterance (default: 0)")
+    build.add_argument("--languages", nargs="+", metavar="LANG", help="of en cmn de es (default: all)")
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_corpus)
 
     p = sub.add_parser("devices", help="list the audio input devices (microphones) and their sample rates")
     p.set_defaults(func=cmd_devices)

@@ -120,6 +120,7 @@ def write_utterance(
     source: str | None = None,
     *,
     times_s: np.ndarray | None = None,
+    extra: dict | None = None,
 ) -> Utterance:
     """Add one utterance to the dataset at ``root`` (made with ``DEFAULT_FPS`` if it has no dataset.yaml).
 
@@ -127,7 +128,8 @@ def write_utterance(
     first sample (default k / ``fps``). They are resampled linearly to the dataset's fps over the audio's
     whole length (the first and last rows held beyond their times) and clipped to 0..1; values more than
     ``RANGE_TOLERANCE`` outside 0..1 are an error. Audio at another rate is resampled to 16 kHz.
-    An utterance is never overwritten: an existing id raises DatasetError.
+    An utterance is never overwritten: an existing id raises DatasetError. ``extra``: more keys for
+    meta.yaml (a generator's facts: voice, phones, augmentation); they cannot replace the four above.
     """
     root = Path(root)
     check_utterance_id(id)
@@ -163,7 +165,13 @@ def write_utterance(
     soundfile.write(partial / AUDIO_FILE, np.clip(samples, -1.0, 1.0), SAMPLE_RATE_HZ, subtype="PCM_16")
     _write_coeffs_file(partial / COEFFS_FILE, frame_times_s, values)
     meta = {"subject": subject, "transcript": transcript, "source": source, "duration_s": duration_s}
-    (partial / META_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+    clash = set(extra or {}) & set(meta)
+    if clash:
+        raise DatasetError(f"utterance {id}: extra meta keys {sorted(clash)} would replace the standard ones")
+    meta.update(extra or {})
+    # With extra keys, innermost lists and mappings go on one line each (a phone, an augmentation step).
+    (partial / META_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True,
+                                                    default_flow_style=None if extra else False))
     try:
         partial.rename(folder)
     except OSError as error:
