@@ -60,12 +60,16 @@ class FixedText:
 
     def __init__(self, phone_ids: np.ndarray):
         self.phone_ids = phone_ids
+        self.ready = len(phone_ids)
 
     def push(self, samples):
         pass
 
+    def flush(self):
+        pass
+
     def frames(self, first_frame, num_frames):
-        return self.phone_ids[first_frame:first_frame + num_frames], None
+        return {"phone_ids": self.phone_ids[first_frame:first_frame + num_frames], "word_vectors": None}
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -160,7 +164,7 @@ def test_live_animator_contract_and_offline_equality(fps):
     model = tiny_model(text=False)
     samples = speech_like()
     animator = LivePMMTalkAnimator(model, fps=fps, lookahead_s=0.1)
-    assert animator.lookahead_s == pytest.approx(min_lookahead_s(model))  # raised to what the model needs
+    assert animator.lookahead_s == pytest.approx(min_lookahead_s(model, fps))  # raised to what the model needs
     received, next_frame, out = 0, 0, []
     for size in np.random.default_rng(3).integers(1, 2500, 200):
         if received >= len(samples):

@@ -4,10 +4,10 @@ Offline, ``PMMTalkAnimator`` is ``model.inference.animate`` as a ``CurveTrack``.
 ``LivePMMTalkAnimator`` wraps a ``StreamSession`` (model frames at the model's fps) and resamples them
 to the output fps the way offline does (linear between the two model frames around k * model_fps /
 fps), handing out output frame k once audio up to k / fps + ``lookahead_s`` is in. The model cannot
-finish a frame sooner than its own latency (``inference.latency_s`` plus one model frame for the
-interpolation), so a smaller ``lookahead_s`` is raised to that. The activity (for the idle layer) is
-the live loudness envelope, as in the live phonetic animator. Live, the text branch is off (see
-``model/inference.py``), so live and offline differ where offline had a transcript.
+finish a frame sooner than its own latency (``inference.latency_s``, plus one model frame for the
+interpolation when output frames fall between model frames), so a smaller ``lookahead_s`` is raised
+to that. The activity (for the idle layer) is the live loudness envelope, as in the live phonetic
+animator.
 """
 
 from __future__ import annotations
@@ -44,10 +44,13 @@ class PMMTalkAnimator:
         return CurveTrack(rig.MODEL_CHANNELS, coeffs, fps)
 
 
-def min_lookahead_s(model: PMMTalk) -> float:
-    """The shortest look-ahead the live animator can keep: the model's latency, one more model frame
-    (an output frame interpolates between two), and a sample of rounding."""
-    return latency_s(model.config) + 1.0 / model.config.fps + 1.0 / SAMPLE_RATE_HZ
+def min_lookahead_s(model: PMMTalk, fps: float | None = None) -> float:
+    """The shortest look-ahead the live animator can keep at output rate ``fps``: the model's latency,
+    one more model frame when output frames fall between model frames (they interpolate between two;
+    not when the model's fps is a multiple of ``fps``), and a sample of rounding."""
+    model_fps = model.config.fps
+    between = fps is None or not float(model_fps / fps).is_integer()
+    return latency_s(model.config) + (1.0 / model_fps if between else 0.0) + 1.0 / SAMPLE_RATE_HZ
 
 
 class LivePMMTalkAnimator:
@@ -67,7 +70,7 @@ class LivePMMTalkAnimator:
         self.model = _model(ckpt)
         self.style = style
         self.fps = float(fps)
-        self.lookahead_s = max(float(lookahead_s), min_lookahead_s(self.model))
+        self.lookahead_s = max(float(lookahead_s), min_lookahead_s(self.model, self.fps))
         self.loudness = LiveLoudness(SAMPLE_RATE_HZ, self.fps)
         self._received = 0  # stream samples received or skipped
         self._next_frame = 0  # next output frame
@@ -122,9 +125,9 @@ class LivePMMTalkAnimator:
         first = self._next_frame
         positions = model_positions(first, max(end_frame - first, 0), self.fps, self.model.config.fps,
                                     self._session_start)
-        if not self._session_done:  # each frame needs the two model frames around it
+        if not self._session_done:  # each frame needs the model frames around it (one, on a model frame)
             model_end = self._coeffs_first + len(self._coeffs)
-            positions = positions[np.floor(positions) + 1 < model_end]
+            positions = positions[np.ceil(positions - 1e-9) < model_end]
         n = len(positions)
         if n == 0:
             return LiveCoeffs(first, np.zeros((0, rig.NUM_COEFFS), np.float32), np.zeros(0, np.float32))

@@ -26,6 +26,9 @@ class Batch:
     """(B, T) int64: the recognised phone covering each frame (``config.PHONE_INDEX``; 0 = none)."""
     word_vectors: torch.Tensor | None = None
     """(B, T, WORD_DIM) float32: the meaning of the recognised word covering each frame (0 = none)."""
+    visemes: torch.Tensor | None = None
+    """(B, T, VISEME_DIM) float32 in 0..1: the live phone recogniser's viseme track (``text_input:
+    visemes``): the phonetic animator's 32 coefficients and its activity."""
     text_present: torch.Tensor | None = None
     """(B,) bool: the utterance has pseudo-text."""
     mouths: torch.Tensor | None = None

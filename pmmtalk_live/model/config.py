@@ -19,6 +19,12 @@ PHONES = ("<pad>", "SIL") + tuple(
 """The phone vocabulary of the pseudo-text branch: index 0 = no phone (padding / text not there yet)."""
 PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
 
+AUDIO_ENCODERS = ("wav2vec2", "mel")
+TEXT_INPUTS = ("phones", "visemes")
+VISEME_DIM = 33
+"""The ``visemes`` text input per frame: the 32 coefficients of the live phonetic animator and its
+activity (loudness envelope), both in 0..1."""
+
 WORD_DIM = 384
 """all-MiniLM-L6-v2's embedding size: the per-frame word-meaning vector of the text branch."""
 
@@ -27,6 +33,14 @@ WORD_DIM = 384
 class ModelConfig:
     fps: int = 30
     # --- audio branch: wav2vec 2.0 -----------------------------------------------------------------
+    audio_encoder: str = "wav2vec2"
+    """``wav2vec2`` (PMMTalk's: a pretrained checkpoint or one built from the sizes below) or ``mel``
+    (a log-mel filterbank and a causal dilated convolution stack, ``encoders/filterbank.py``: cheap
+    enough to train on a CPU and to run live with the streaming recogniser on one core)."""
+    mel_channels: int = 192
+    mel_dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
+    """The ``mel`` encoder's width and its residual blocks' dilations (receptive field: 4 + 2 * sum of
+    these, in 10 ms filterbank frames)."""
     audio_checkpoint: str | None = None
     """A local folder or a hub id (``facebook/wav2vec2-base-960h``); None = a model from scratch with
     the sizes below (no pretrained weights exist offline)."""
@@ -47,6 +61,10 @@ class ModelConfig:
     encoder from it (its weights are in the run's safetensors), with no download."""
     # --- text branch: recogniser -> words and phones ---------------------------------------------------
     text: bool = True
+    text_input: str = "phones"
+    """``phones``: the recogniser's phone ids and word vectors (``recognizer``, ``word_encoder``);
+    ``visemes``: the live phone recogniser's co-articulated viseme track (the phonetic animator's 32
+    coefficients and its activity, computed exactly as live, ``model/live_text.py``)."""
     recognizer: str = "pocketsphinx"
     """``pocketsphinx`` (phones, streaming), ``faster-whisper`` (shipped tiny.en, word times + aligned
     phones), ``whisper:<folder or hub id>`` (transformers)."""
@@ -68,7 +86,12 @@ class ModelConfig:
     decoder_ff: int = 1024
     dropout: float = 0.1
     lookahead_frames: int = 3
-    """Frames after the current one the decoder may attend to (3 at 30 fps = 100 ms)."""
+    """Frames after the current one the model may see (3 at 30 fps = 100 ms): the decoder attends to
+    that many (wav2vec 2.0), or the audio encoder looks that far ahead and the decoder is causal (mel;
+    see ``decoder_lookahead_frames``)."""
+    decoder_lookahead_frames: int | None = None
+    """The decoder's own look-ahead; None = ``lookahead_frames`` for wav2vec 2.0, 0 for mel (the
+    filterbank encoder and the viseme track already look ahead)."""
     context_frames: int = 150
     """Frames before the current one it may attend to (bounds the live cache: 5 s at 30 fps)."""
     align_temperature: float = 0.1
@@ -82,6 +105,12 @@ class ModelConfig:
     modality_dropout: float = 0.3
     """Per utterance and branch (text, visual) in training: the branch is dropped, so the model works
     when the text is late or the visual branch is off."""
+
+    @property
+    def decoder_lookahead(self) -> int:
+        if self.decoder_lookahead_frames is not None:
+            return self.decoder_lookahead_frames
+        return 0 if self.audio_encoder == "mel" else self.lookahead_frames
 
     @property
     def samples_per_frame(self) -> float:
@@ -109,7 +138,14 @@ class ModelConfig:
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        if "mel_dilations" in data:
+            data = {**data, "mel_dilations": tuple(data["mel_dilations"])}
+        config = cls(**data)
+        if config.audio_encoder not in AUDIO_ENCODERS:
+            raise ValueError(f"audio_encoder must be one of {', '.join(AUDIO_ENCODERS)}, got {config.audio_encoder!r}")
+        if config.text_input not in TEXT_INPUTS:
+            raise ValueError(f"text_input must be one of {', '.join(TEXT_INPUTS)}, got {config.text_input!r}")
+        return config
 
 
 def tiny_config(**overrides) -> ModelConfig:
@@ -117,6 +153,17 @@ def tiny_config(**overrides) -> ModelConfig:
     base = dict(audio_hidden=32, audio_layers=1, audio_heads=2, audio_intermediate=64, audio_conv_dim=32,
                 phone_dim=8, word_encoder=None, visual_dim=16, d_model=32, decoder_layers=1, decoder_heads=2,
                 decoder_ff=64, dropout=0.0, context_frames=30)
+    base.update(overrides)
+    return ModelConfig(**base)
+
+
+def live_config(**overrides) -> ModelConfig:
+    """The shipped default (``make model``): filterbank audio, the live viseme track as its pseudo-text,
+    a small causal decoder, 60 fps so that live frames need no interpolation; 5 frames of audio
+    look-ahead (83 ms, plus the 12.5 ms of the last filterbank window: under the 100 ms default)."""
+    base = dict(fps=60, audio_encoder="mel", mel_channels=160, text_input="visemes", word_encoder=None,
+                d_model=160, decoder_layers=2, decoder_heads=4, decoder_ff=480, dropout=0.1,
+                lookahead_frames=5, context_frames=120, modality_dropout=0.25, w_motion=1.0)
     base.update(overrides)
     return ModelConfig(**base)
 

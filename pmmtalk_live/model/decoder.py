@@ -4,11 +4,12 @@
       -> decoder_layers x [windowed self-attention + feed-forward]   (pre-norm residual blocks)
       -> LayerNorm -> Linear -> sigmoid -> coeffs (B, T, 32)
 
-**Window.** Frame i attends to frames j with ``i - context_frames <= j <= i + lookahead_frames`` in the
+**Window.** Frame i attends to frames j with ``i - context_frames <= j <= i + L`` (L =
+``config.decoder_lookahead``: ``lookahead_frames``, or 0 when the audio encoder looks ahead itself) in the
 first block and ``i - context_frames <= j <= i`` in the later ones. Look-ahead adds up through the
 blocks (a block that looks L ahead, fed by one that looked L ahead, sees 2L ahead), so if every block
 looked ahead the live latency would grow with the depth. With only the first block looking ahead, frame
-i's output depends on inputs up to i + lookahead_frames, whatever the depth: that is the model's whole
+i's output depends on inputs up to i + L, whatever the depth: that is the model's whole
 look-ahead (100 ms at 3 frames and 30 fps). The past reach does grow (depth x context_frames), but each
 block only ever needs its own last context_frames keys, which is what bounds the live caches.
 
@@ -108,11 +109,11 @@ class Decoder(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.lookahead_frames = config.lookahead_frames
+        self.lookahead_frames = config.decoder_lookahead
         self.context_frames = config.context_frames
         self.style = nn.Embedding(config.num_styles, config.d_model)
         nn.init.normal_(self.style.weight, std=0.02)
-        self.blocks = nn.ModuleList(Block(config, future=config.lookahead_frames if i == 0 else 0)
+        self.blocks = nn.ModuleList(Block(config, future=config.decoder_lookahead if i == 0 else 0)
                                     for i in range(config.decoder_layers))
         self.norm = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, NUM_COEFFS)
@@ -158,7 +159,7 @@ class DecoderStream:
         self.key_pos = [no_pos] * len(decoder.blocks)
         self.waiting = [(self.style.new_zeros(1, 0, d), no_keys, no_pos)] * len(decoder.blocks)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def push(self, features: torch.Tensor) -> torch.Tensor:
         """features (T_chunk, d_model) -> coeffs (n, 32) for the next n frames (n may be 0)."""
         if self.finished:
@@ -168,7 +169,7 @@ class DecoderStream:
         ready_end = max(self.frames_out, self.frames_in - self.decoder.lookahead_frames)
         return self._advance((features + self.style)[None], positions, ready_end)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def flush(self) -> torch.Tensor:
         """End of stream -> coeffs (n, 32) for the frames still waiting (their future does not exist)."""
         self.finished = True

@@ -4,24 +4,21 @@
     animate(model, audio, fps_out) -> coeffs (T_out, 32) in 0..1      offline, a whole recording
     StreamSession(model).push(samples) -> coeffs (n, 32) at model fps  live, as the audio comes
 
-**Offline** (``prepare_batch`` + ``animate``): the recogniser ``config.recognizer`` (or the transcript
-given) and the word encoder make the per-frame text features, the Wav2Lip generator the pseudo-visual
-frames when the branch is on and has its checkpoint (else the branch counts as absent, as in training
-with modality dropout); the model runs at its own fps and the result is resampled linearly to
-``fps_out``.
+**Offline** (``prepare_batch`` + ``animate``): the pseudo-text is made as the model was trained on
+it: a ``visemes`` model runs the live phone recogniser over the recording (``live_text.viseme_track``),
+a ``phones`` model the recogniser ``config.recognizer`` (or the transcript given) and the word
+encoder; the Wav2Lip generator makes the pseudo-visual frames when the branch is on and has its
+checkpoint (else the branch counts as absent, as in training with modality dropout). The model runs
+at its own fps and the result is resampled linearly to ``fps_out``.
 
-**Live** (``StreamSession``): audio is buffered and each audio chunk is encoded as soon as its window
-is in (``encoders/audio.py``: the same windows as offline), fused frame by frame and fed to a
-``DecoderStream``; a frame comes out once the frames after it that the decoder looks at are encoded.
-So a frame at time t waits for audio up to at most t + (audio_chunk_frames - 1 + 2 * lookahead_frames)
-/ fps (``latency_s``: 0.37 s with the defaults): the chunk holding frame t + look-ahead must be complete, with its own
-look-ahead. With the same per-frame text features (or none), the session equals offline inference
-within float rounding, however the audio is cut into pushes.
-
-Text, live: the session takes an optional ``TextFrames`` source (per-frame phone ids and word vectors
-as they are known when a chunk is encoded); without one the text branch is absent, which the model is
-trained for (modality dropout). A streaming-pocketsphinx source is the natural next step
-(``animators.live_phonetic.PhoneStream``). The visual branch is off live (Wav2Lip is too slow).
+**Live** (``StreamSession``): the audio branch streams (the filterbank encoder frame by frame, or
+wav2vec 2.0 chunk by chunk over the same windows as offline), the text branch comes from a streaming
+recogniser (``TextFrames``; a ``visemes`` model makes its own), each frame is fused once both have it
+and fed to a ``DecoderStream``, which returns it once the decoder's own look-ahead is in. A frame at
+time t waits for audio up to t + ``latency_s(config)``: 95.8 ms for the shipped model (5 frames at
+60 fps and half a filterbank window), (chunk - 1 + 2 x look-ahead) / fps for a chunked wav2vec 2.0.
+With the same per-frame text features (or none), the session equals offline inference within float
+rounding, however the audio is cut into pushes. The visual branch is off live (Wav2Lip is too slow).
 """
 
 from __future__ import annotations
@@ -41,7 +38,6 @@ from .batch import Batch
 from .checkpoint import CONFIG, WEIGHTS, CheckpointError, load_run
 from .config import ModelConfig
 from .decoder import DecoderStream
-from .encoders.audio import chunk_window
 from .pmmtalk import PMMTalk
 from .recognizers import Transcript
 
@@ -106,7 +102,12 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
     num_frames = num_frames_for(audio.duration_s, config.fps)
     batch = Batch(audio=torch.from_numpy(samples)[None], audio_lengths=torch.tensor([len(samples)]),
                   frame_mask=torch.ones(1, num_frames, dtype=torch.bool), styles=torch.tensor([style]))
-    if model.text is not None:
+    if model.text is not None and config.text_input == "visemes":
+        from .live_text import viseme_track
+
+        batch.visemes = torch.from_numpy(viseme_track(samples, config, num_frames))[None]
+        batch.text_present = torch.tensor([True])
+    elif model.text is not None:
         from .encoders.text import text_frames
         from .recognizers import _aligned, make_recognizer
 
@@ -170,15 +171,22 @@ def interpolate(coeffs: np.ndarray, positions: np.ndarray) -> np.ndarray:
 # --- live ------------------------------------------------------------------------------------------------
 
 class TextFrames(Protocol):
-    """Live per-frame text features: what a streaming recogniser knows when a chunk is encoded."""
+    """Live per-frame text features: what a streaming recogniser knows when a frame is fused."""
+
+    ready: int
+    """Frames 0 .. ready - 1 have final text features."""
 
     def push(self, samples: np.ndarray) -> None:
         """The audio the session received (float32 16 kHz, contiguous)."""
         ...
 
-    def frames(self, first_frame: int, num_frames: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """phone_ids (n,) int64 and word_vectors (n, WORD_DIM) float32 or None, for model frames
-        ``first_frame ..`` (``text_frames``'s conventions)."""
+    def flush(self) -> None:
+        """End of stream: every frame becomes ready."""
+        ...
+
+    def frames(self, first_frame: int, num_frames: int) -> dict[str, np.ndarray]:
+        """The ``Batch`` text fields (without the batch axis) for model frames ``first_frame ..``:
+        ``phone_ids`` (n,) int64 and ``word_vectors`` (n, WORD_DIM) or None, or ``visemes`` (n, 33)."""
         ...
 
 
@@ -186,30 +194,35 @@ class StreamSession:
     """One live utterance or stream through the model: 16 kHz audio in, coefficients at the model's fps out.
 
     ``push(samples)`` returns the frames finished by this audio (often none), in order; ``flush()`` the
-    rest at the end. Frame k shows time k / fps from the first sample. The result equals offline
-    inference (``model_coeffs`` of the same audio, with the same text features or none) within float
-    rounding, whatever the sizes of the pushes. Memory is bounded: the audio kept is one chunk window,
-    the decoder's caches ``context_frames``. Not thread-safe.
+    rest at the end. Frame k shows time k / fps from the first sample. The audio branch streams
+    (``model.audio.stream()``: wav2vec 2.0 in chunks, or the filterbank encoder frame by frame), the
+    text branch comes from ``text`` (a ``visemes`` model makes its own streaming recogniser,
+    ``LiveVisemes``; a ``phones`` model has none unless given, and runs as audio only), a frame is
+    fused once both have it, and the decoder returns it once its own look-ahead is in. The result
+    equals offline inference (``model_coeffs`` with the same text features, or none) within float
+    rounding, whatever the sizes of the pushes. Memory is bounded. Not thread-safe.
     """
 
     def __init__(self, model: PMMTalk, style: int = 0, text: TextFrames | None = None):
         if model.training:
             raise ValueError("StreamSession needs model.eval(): dropout would make it differ from offline")
-        if model.config.audio_chunk_frames <= 0:
-            raise ValueError("this model encodes whole utterances (audio_chunk_frames: 0), it cannot stream")
         self.model = model
         self.config = model.config
+        self.audio = model.audio.stream()
+        if model.text is not None and text is None and self.config.text_input == "visemes":
+            from .live_text import LiveVisemes
+
+            text = LiveVisemes(self.config)
         self.text = text if model.text is not None else None
         self.decoder = DecoderStream(model.decoder, style)
         self.num_samples = 0  # received so far
-        self._audio = np.zeros(0, np.float32)  # from _audio_start: the next chunk's window onwards
-        self._audio_start = 0
-        self._next_frame = 0  # first frame of the next chunk to encode
+        self._features = torch.zeros(0, self.config.d_model)  # audio features not fused yet, from _next_frame
+        self._next_frame = 0  # next frame to fuse
         self._flushed = False
 
     @property
     def latency_s(self) -> float:
-        """Longest wait of a frame for audio after its time (chunk, and the look-ahead twice)."""
+        """Longest wait of a frame for audio after its time."""
         return latency_s(self.config)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
@@ -217,62 +230,56 @@ class StreamSession:
         if self._flushed:
             raise RuntimeError("push after flush: start a new StreamSession")
         samples = np.asarray(samples, np.float32).reshape(-1)
-        self._audio = np.concatenate([self._audio, samples])
         self.num_samples += len(samples)
         if self.text is not None:
             self.text.push(samples)
-        frames_in = num_frames_for(self.num_samples / SAMPLE_RATE_HZ, self.config.fps)
-        out = []
-        while True:
-            first = self._next_frame
-            window = chunk_window(self.config, first, first + self.config.audio_chunk_frames)
-            # the whole window is in, and its frames exist (the stream cannot end before them)
-            if window.end_sample > self.num_samples or window.end_frame > frames_in:
-                break
-            out.append(self._encode(window))
-        return _rows(out)
+        return self._fuse(self.audio.push(samples))
 
     def flush(self) -> np.ndarray:
-        """End of stream -> coeffs of every frame left (up to the last sample), the last chunks cut at
-        the end of the audio exactly as offline."""
+        """End of stream -> coeffs of every frame left (up to the last sample), computed as offline."""
         if self._flushed:
             return _rows([])
         self._flushed = True
-        num_frames = num_frames_for(self.num_samples / SAMPLE_RATE_HZ, self.config.fps)
-        out = []
-        while self._next_frame < num_frames:
-            first = self._next_frame
-            out.append(self._encode(chunk_window(self.config, first, min(first + self.config.audio_chunk_frames,
-                                                                         num_frames), self.num_samples)))
-        out.append(self.decoder.flush().numpy())
-        return _rows(out)
-
-    @torch.no_grad()
-    def _encode(self, window) -> np.ndarray:
-        """Encode one chunk, fuse it, feed the decoder -> the coeffs it finished."""
-        model = self.model
-        samples = self._audio[window.start_sample - self._audio_start:window.end_sample - self._audio_start]
-        audio = model.audio.encode_windows([(torch.from_numpy(samples), window)])[0]
-        features, present = {"audio": audio[None]}, {"audio": torch.tensor([True])}
         if self.text is not None:
-            count = window.end_frame - window.first_frame
-            phone_ids, word_vectors = self.text.frames(window.first_frame, count)
-            words = torch.from_numpy(word_vectors)[None] if word_vectors is not None else None
-            features["text"] = model.text(torch.from_numpy(phone_ids)[None], words,
-                                          torch.ones(1, count, dtype=torch.bool))
+            self.text.flush()
+        out = self._fuse(self.audio.flush())
+        return _rows([out, self.decoder.flush().numpy()])
+
+    @torch.inference_mode()
+    def _fuse(self, audio_features: torch.Tensor) -> np.ndarray:
+        """New audio features -> fuse the frames whose text is ready too, feed the decoder -> its coeffs."""
+        self._features = torch.cat([self._features, audio_features])
+        count = len(self._features)
+        if self.text is not None:
+            count = min(count, self.text.ready - self._next_frame)
+        if count <= 0:
+            return _rows([])
+        features = {"audio": self._features[None, :count]}
+        present = {"audio": torch.tensor([True])}
+        if self.text is not None:
+            given = self.text.frames(self._next_frame, count)
+            tensors = {name: torch.from_numpy(value)[None] for name, value in given.items() if value is not None}
+            features["text"] = self.model.text(tensors.get("phone_ids"), tensors.get("word_vectors"),
+                                               torch.ones(1, count, dtype=torch.bool), tensors.get("visemes"))
             present["text"] = torch.tensor([True])
-        coeffs = self.decoder.push(model.fusion(features, present)[0])
-        self._next_frame = window.end_frame
-        keep_from = chunk_window(self.config, self._next_frame, self._next_frame + 1).start_sample
-        drop = min(max(keep_from - self._audio_start, 0), len(self._audio))
-        self._audio, self._audio_start = self._audio[drop:], self._audio_start + drop
+        coeffs = self.decoder.push(self.model.fusion(features, present)[0])
+        self._features = self._features[count:]
+        self._next_frame += count
         return coeffs.numpy()
 
 
 def latency_s(config: ModelConfig) -> float:
-    """Longest wait (s) of a model frame for audio after its time in a ``StreamSession``: the chunk
-    holding its decoder look-ahead, and that chunk's own look-ahead."""
-    return (config.audio_chunk_frames - 1 + 2 * config.lookahead_frames) / config.fps
+    """Longest wait (s) of a model frame for audio after its time in a ``StreamSession``: its audio
+    features' (and the text's, made as late), and the decoder's own look-ahead."""
+    if config.audio_encoder == "mel":
+        from .encoders.filterbank import latency_s as audio_latency_s
+    else:
+        from .encoders.audio import latency_s as audio_latency_s
+    decoder = config.decoder_lookahead
+    if config.audio_encoder != "mel" and decoder:
+        # the chunk holding frame t + decoder look-ahead must be complete, with its own look-ahead
+        return (config.audio_chunk_frames - 1 + config.lookahead_frames + decoder) / config.fps
+    return audio_latency_s(config) + decoder / config.fps
 
 
 def _rows(parts: list[np.ndarray]) -> np.ndarray:

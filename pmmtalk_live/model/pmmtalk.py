@@ -1,7 +1,7 @@
 """The whole PMMTalk model, top to bottom.
 
-    batch.audio --AudioEncoder (in chunks, the same live and offline)--> audio (B, T, d)
-    batch.phone_ids, word_vectors --TextEncoder--> text (B, T, d)        (if the text branch is on)
+    batch.audio --AudioEncoder (wav2vec 2.0 in chunks | filterbank; the same live and offline)--> audio (B, T, d)
+    batch.phone_ids, word_vectors | visemes --TextEncoder--> text (B, T, d)   (if the text branch is on)
     batch.mouths --VisualEncoder--> visual (B, T, d)                      (if the visual branch is on)
     CrossModalAlignment(audio, text | visual) -> temporal KL, semantic cosine losses
     Fusion(audio, text, visual, which are present) -> (B, T, d) --Decoder(style)--> coeffs (B, T, 32) in 0..1
@@ -37,7 +37,12 @@ class PMMTalk(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.audio = AudioEncoder(config)
+        if config.audio_encoder == "mel":
+            from .encoders.filterbank import MelAudioEncoder
+
+            self.audio = MelAudioEncoder(config)
+        else:
+            self.audio = AudioEncoder(config)
         self.modalities = ("audio",)
         self.text = None
         self.visual = None
@@ -63,12 +68,12 @@ class PMMTalk(nn.Module):
         features = {"audio": self.audio(batch.audio, batch.audio_lengths, num_frames)}
         present = {"audio": torch.ones(batch_size, dtype=torch.bool, device=device)}
         if self.text is not None:
-            has_text = batch.phone_ids is not None
+            has_text = (batch.visemes if self.text.input == "visemes" else batch.phone_ids) is not None
             text_present = batch.text_present if batch.text_present is not None else \
                 torch.full((batch_size,), has_text, dtype=torch.bool, device=device)
             present["text"] = self._dropped(text_present & has_text)
             if has_text:
-                features["text"] = self.text(batch.phone_ids, batch.word_vectors, batch.frame_mask)
+                features["text"] = self.text(batch.phone_ids, batch.word_vectors, batch.frame_mask, batch.visemes)
             else:
                 features["text"] = torch.zeros_like(features["audio"])
         if self.visual is not None:

@@ -35,7 +35,7 @@ from ..audio.files import read_audio
 from ..audio.resample import resample
 from ..errors import PmmtalkError
 from ..model.batch import Batch
-from ..model.config import WORD_DIM, ModelConfig
+from ..model.config import VISEME_DIM, WORD_DIM, ModelConfig
 from ..tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
 
 FORMAT_VERSION = 1
@@ -404,7 +404,7 @@ def split(utterances: Sequence[Utterance], val_fraction: float, seed: int = 0,
 
 # --- the torch side ---------------------------------------------------------------------------------
 
-FEATURE_NAMES = ("phone_ids", "word_vectors", "mouths")
+FEATURE_NAMES = ("phone_ids", "word_vectors", "visemes", "mouths")
 
 
 class CoeffDataset(torch.utils.data.Dataset):
@@ -483,6 +483,7 @@ class CoeffDataset(torch.utils.data.Dataset):
         if unknown:
             raise ValueError(f"features({utt.id}) gave unknown keys {sorted(unknown)}; expected {FEATURE_NAMES}")
         shapes = {"phone_ids": ((), np.int64), "word_vectors": ((WORD_DIM,), np.float32),
+                  "visemes": ((VISEME_DIM,), np.float32),
                   "mouths": (MOUTH_SHAPE, np.uint8)}
         out = {}
         for name, value in given.items():
@@ -538,7 +539,9 @@ def collate(items: Sequence[dict]) -> Batch:
         styles=torch.tensor([item["style"] for item in items], dtype=torch.int64),
         phone_ids=stacked("phone_ids", (), torch.int64),
         word_vectors=stacked("word_vectors", (WORD_DIM,), torch.float32),
-        text_present=torch.tensor([("phone_ids" in item) or ("word_vectors" in item) for item in items]),
+        visemes=stacked("visemes", (VISEME_DIM,), torch.float32),
+        text_present=torch.tensor([any(name in item for name in ("phone_ids", "word_vectors", "visemes"))
+                                   for item in items]),
         mouths=None if mouths is None else mouths.permute(0, 1, 4, 2, 3).float() / 255.0,
         visual_present=torch.tensor(["mouths" in item for item in items]),
         coeffs=coeffs,

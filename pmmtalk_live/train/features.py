@@ -6,6 +6,7 @@ utterance's features are computed the first time they are asked for and kept in
 recogniser, the word encoder, the Wav2Lip checkpoint and the face): change a setting, get a new cache.
 
     utterance audio --recogniser--> Transcript --text_frames--> phone_ids (T,), word_vectors (T, 384)
+    utterance audio --live phone recogniser, 10 ms hops (text_input: visemes)--> visemes (T, 33)
     utterance audio --Wav2Lip (if on)--> mouths (T, 48, 96, 3) uint8
 """
 
@@ -28,9 +29,14 @@ class FeatureCache:
 
     def __init__(self, config: ModelConfig, dataset_root: str | Path):
         self.config = config
-        settings = {"fps": config.fps, "text": config.text, "recognizer": config.recognizer,
+        settings = {"fps": config.fps, "text": config.text, "text_input": config.text_input,
+                    "recognizer": config.recognizer,
                     "word_encoder": config.word_encoder, "visual": config.visual,
                     "wav2lip": config.wav2lip_checkpoint, "face": config.reference_face}
+        if config.text_input == "visemes":
+            from ..model.live_text import text_lookahead_s
+
+            settings["text_lookahead_s"] = round(text_lookahead_s(config), 6)
         key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         self.folder = Path(dataset_root) / "cache" / key
         self._settings = settings
@@ -55,7 +61,11 @@ class FeatureCache:
         audio = read_audio(utt.audio_path)
         num_frames = num_frames_for(len(audio.samples) / SAMPLE_RATE_HZ, self.config.fps)
         features: dict[str, np.ndarray] = {}
-        if self.config.text:
+        if self.config.text and self.config.text_input == "visemes":
+            from ..model.live_text import viseme_track
+
+            features["visemes"] = viseme_track(audio.samples, self.config, num_frames).astype(np.float16)
+        elif self.config.text:
             from ..model.encoders.text import WordEncoder, text_frames
             from ..model.recognizers import make_recognizer
 

@@ -199,6 +199,9 @@ class AudioEncoder(nn.Module):
                                                           w.first_frame, w.start_sample))[0]
         return out
 
+    def stream(self) -> "ChunkedStream":
+        return ChunkedStream(self)
+
     def encode_whole(self, audio: torch.Tensor, audio_lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
         """Whole utterances at once (``audio_chunk_frames: 0``): each frame sees the whole utterance."""
         if audio.shape[1] < MIN_WINDOW_SAMPLES:
@@ -208,3 +211,65 @@ class AudioEncoder(nn.Module):
             mask = (torch.arange(audio.shape[1], device=audio.device)[None] < audio_lengths[:, None]).long()
         hidden = self.wav2vec(audio, attention_mask=mask).last_hidden_state
         return self.project(resample_frames(hidden, num_frames, self.config.fps))
+
+
+class ChunkedStream:
+    """The chunked encoder live: push audio, get each chunk's features once its window is in; equal to
+    ``AudioEncoder.forward`` on the whole stream. Memory: one chunk window of audio."""
+
+    def __init__(self, encoder: AudioEncoder):
+        if encoder.config.audio_chunk_frames <= 0:
+            raise ValueError("this model encodes whole utterances (audio_chunk_frames: 0), it cannot stream")
+        self.encoder = encoder
+        self.config = encoder.config
+        self.num_samples = 0
+        self._audio = np.zeros(0, np.float32)  # from _audio_start: the next chunk's window onwards
+        self._audio_start = 0
+        self._next_frame = 0  # first frame of the next chunk to encode
+
+    @torch.no_grad()
+    def push(self, samples: np.ndarray) -> torch.Tensor:
+        """float32 16 kHz samples -> features (n, d_model) of the next n model frames (whole chunks)."""
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        self._audio = np.concatenate([self._audio, samples])
+        self.num_samples += len(samples)
+        frames_in = num_frames_for(self.num_samples / SAMPLE_RATE_HZ, self.config.fps)
+        out = []
+        while True:
+            first = self._next_frame
+            window = chunk_window(self.config, first, first + self.config.audio_chunk_frames)
+            # the whole window is in, and its frames exist (the stream cannot end before them)
+            if window.end_sample > self.num_samples or window.end_frame > frames_in:
+                break
+            out.append(self._encode(window))
+        return self._rows(out)
+
+    @torch.no_grad()
+    def flush(self) -> torch.Tensor:
+        """End of stream -> the features of every frame left, the last chunks cut at the end of the
+        audio exactly as offline."""
+        num_frames = num_frames_for(self.num_samples / SAMPLE_RATE_HZ, self.config.fps)
+        out = []
+        while self._next_frame < num_frames:
+            first = self._next_frame
+            end = min(first + self.config.audio_chunk_frames, num_frames)
+            out.append(self._encode(chunk_window(self.config, first, end, self.num_samples)))
+        return self._rows(out)
+
+    def _encode(self, window: ChunkWindow) -> torch.Tensor:
+        samples = self._audio[window.start_sample - self._audio_start:window.end_sample - self._audio_start]
+        features = self.encoder.encode_windows([(torch.from_numpy(samples), window)])[0]
+        self._next_frame = window.end_frame
+        keep_from = chunk_window(self.config, self._next_frame, self._next_frame + 1).start_sample
+        drop = min(max(keep_from - self._audio_start, 0), len(self._audio))
+        self._audio, self._audio_start = self._audio[drop:], self._audio_start + drop
+        return features
+
+    def _rows(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(parts) if parts else torch.zeros(0, self.encoder.project.out_features)
+
+
+def latency_s(config: ModelConfig) -> float:
+    """Audio after a frame's time its features depend on: up to the end of its chunk, and the
+    look-ahead after that."""
+    return (config.audio_chunk_frames - 1 + config.lookahead_frames) / config.fps

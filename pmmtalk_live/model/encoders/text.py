@@ -18,7 +18,7 @@ from torch import nn
 
 from ...errors import RecognizerError
 from ...phones import normalize_label
-from ..config import PHONE_INDEX, PHONES, WORD_DIM, ModelConfig
+from ..config import PHONE_INDEX, PHONES, VISEME_DIM, WORD_DIM, ModelConfig
 from ..recognizers import Transcript, load_pretrained
 
 
@@ -102,25 +102,33 @@ def _frame_span(start_s: float, end_s: float, fps: float, num_frames: int) -> tu
 
 
 class TextEncoder(nn.Module):
-    """Per-frame text features: a learned phone embedding, and (when ``config.word_encoder`` is set)
-    a projection of the word vector, concatenated and mixed by a linear layer.
+    """Per-frame text features, (B, T, config.d_model), zero on padded frames.
 
-    forward(phone_ids (B, T) int64, word_vectors (B, T, WORD_DIM) float32 or None, frame_mask (B, T)
-    bool) -> (B, T, config.d_model), zero on padded frames. None word vectors count as no words.
+    ``text_input: phones``: a learned phone embedding and (when ``config.word_encoder`` is set) a
+    projection of the word vector, concatenated and mixed by a small MLP; None word vectors count as
+    no words. ``text_input: visemes``: the viseme track (B, T, VISEME_DIM) through a small MLP.
     """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.phones = nn.Embedding(len(PHONES), config.phone_dim, padding_idx=0)
-        self.words = nn.Linear(WORD_DIM, config.phone_dim) if config.word_encoder is not None else None
-        inputs = config.phone_dim * (2 if self.words is not None else 1)
+        self.input = config.text_input
+        if self.input == "visemes":
+            self.phones = self.words = None
+            inputs = VISEME_DIM
+        else:
+            self.phones = nn.Embedding(len(PHONES), config.phone_dim, padding_idx=0)
+            self.words = nn.Linear(WORD_DIM, config.phone_dim) if config.word_encoder is not None else None
+            inputs = config.phone_dim * (2 if self.words is not None else 1)
         self.mix = nn.Sequential(nn.Linear(inputs, config.d_model), nn.GELU(), nn.Linear(config.d_model, config.d_model))
 
-    def forward(self, phone_ids: torch.Tensor, word_vectors: torch.Tensor | None,
-                frame_mask: torch.Tensor) -> torch.Tensor:
-        features = self.phones(phone_ids)
-        if self.words is not None:
-            if word_vectors is None:
-                word_vectors = features.new_zeros(*phone_ids.shape, WORD_DIM)
-            features = torch.cat([features, self.words(word_vectors)], dim=-1)
+    def forward(self, phone_ids: torch.Tensor | None, word_vectors: torch.Tensor | None,
+                frame_mask: torch.Tensor, visemes: torch.Tensor | None = None) -> torch.Tensor:
+        if self.input == "visemes":
+            features = visemes
+        else:
+            features = self.phones(phone_ids)
+            if self.words is not None:
+                if word_vectors is None:
+                    word_vectors = features.new_zeros(*phone_ids.shape, WORD_DIM)
+                features = torch.cat([features, self.words(word_vectors)], dim=-1)
         return self.mix(features) * frame_mask.unsqueeze(-1).to(features.dtype)
