@@ -1,7 +1,7 @@
 """The synthetic training corpus: speech from voices with exact phone timings, labelled by the phonetic
 animator, augmented to sound like real microphones (docs/corpus.md).
 
-``build_corpus(out, hours)`` fills a dataset folder (docs/dataset.md) at 30 fps, the model's rate:
+``build_corpus(out, hours)`` fills a dataset folder (docs/dataset.md) at 60 fps, the shipped model's rate:
 
     <out>/corpus.yaml       the settings, the voices with their shares, the held-out voices
     <out>/dataset.yaml
@@ -44,20 +44,21 @@ from ..audio.resample import resample
 from ..tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
 from . import augment
 from .dataset import AUDIO_FILE, UTTERANCES, create_dataset, write_utterance
+from .espeak import spoken_text
 from .texts import sentences
 from .voices import VOICES, CorpusError, SynthRequest, Voice, check_engine, synthesize
 
 log = logging.getLogger(__name__)
 
-FPS = 30
+FPS = 60
 """The corpus's coefficient rate: the model's."""
 CORPUS_FILE = "corpus.yaml"
 FORMAT_VERSION = 1
 
-HELD_OUT = ("flite-rms",)
+HELD_OUT = ("flite-rms", "espeak-cmn-f4")
 """Voices kept out of training: the validation speakers (never to be trained on)."""
 
-LANGUAGE_SHARES = {"en": 0.7}
+LANGUAGE_SHARES = {"en": 0.7, "cmn": 0.18, "de": 0.06, "es": 0.06}
 """The share of the corpus per language when all are built (renormalised over ``--languages``)."""
 
 TEMPO_RANGE = (0.85, 1.2)
@@ -171,6 +172,8 @@ def make_utterance(rec: Recipe, speech, talkers: list[np.ndarray], seed: int) ->
         "phones": [[p.label, round(p.start_s, 4), round(p.end_s, 4)] for p in phones],
         "engine_phones": _engine_phones(speech, rec),
     }
+    if spoken_text(rec.voice, rec.text) != rec.text:
+        extra["spoken_text"] = spoken_text(rec.voice, rec.text)
     if speech.unknown:
         extra["unknown_symbols"] = dict(speech.unknown)
     return audio, coeffs, extra
@@ -211,6 +214,7 @@ class _Result:
     error: str | None = None
     cpu_s: float = 0.0
     engine_audio_s: float = 0.0
+    unknown: dict = field(default_factory=dict)
 
 
 def _cpu_s() -> float:
@@ -249,7 +253,7 @@ def _finish(out: str, seed: int, rec: Recipe, speech, talkers, synth_cpu: float)
     except Exception as error:  # noqa: BLE001 - one bad utterance is skipped and counted
         return _Result(rec.index, rec.voice.name, error=f"{type(error).__name__}: {error}", cpu_s=synth_cpu)
     return _Result(rec.index, rec.voice.name, utt.duration_s, cpu_s=synth_cpu + _cpu_s() - cpu0,
-                   engine_audio_s=len(speech.samples) / speech.sample_rate_hz)
+                   engine_audio_s=len(speech.samples) / speech.sample_rate_hz, unknown=speech.unknown)
 
 
 # --- the build -------------------------------------------------------------------------------------------
@@ -266,6 +270,8 @@ class BuildSummary:
     built_s: float = 0.0
     failed: Counter = field(default_factory=Counter)
     built_by_voice: Counter = field(default_factory=Counter)
+    unknown_symbols: Counter = field(default_factory=Counter)
+    """Engine phone symbols missing from the mapping tables (mapped to their nearest class)."""
     cpu_s: float = 0.0
     wall_s: float = 0.0
 
@@ -280,6 +286,9 @@ class BuildSummary:
                  f"{self.existing} kept"]
         if self.built_by_voice:
             lines.append("  new per voice: " + ", ".join(f"{v} {n}" for v, n in sorted(self.built_by_voice.items())))
+        if self.unknown_symbols:
+            lines.append("  unknown phone symbols (mapped to the nearest class): "
+                         + ", ".join(f"{s!r} {n}" for s, n in self.unknown_symbols.most_common()))
         if self.failed:
             lines.append("  failed per voice: " + ", ".join(f"{v} {n}" for v, n in sorted(self.failed.items())))
         return "\n".join(lines)
@@ -413,6 +422,11 @@ def build_corpus(out: str | os.PathLike, hours: float, jobs: int | None = None, 
                     summary.built += 1
                     summary.built_s += result.duration_s
                     summary.built_by_voice[result.voice] += 1
+                    for symbol, count in result.unknown.items():
+                        key = f"{result.voice.split('-')[0]}:{symbol}"
+                        if key not in summary.unknown_symbols:
+                            log.info("%s: phone symbol %r is not in the mapping table", result.voice, symbol)
+                        summary.unknown_symbols[key] += count
                     bar.update(min(round(summary.total_s), bar.total) - bar.n)
                 made = summary.built + summary.existing
                 estimate_s = summary.total_s / made if made else estimate_s

@@ -85,7 +85,9 @@ def _han_sentences(fortune: str) -> list[str]:
                    and not line.startswith(("--", "——")))
     out = []
     for sentence in _HAN_SENTENCE.findall(body):
-        sentence = sentence.strip()
+        sentence = sentence.strip().lstrip("”’")  # a quote closed after the last sentence's end
+        if sentence.count("“") != sentence.count("”"):
+            sentence = sentence.replace("“", "").replace("”", "")
         if _HAN_OK.fullmatch(sentence) and MIN_HAN <= len(_HAN.findall(sentence)) <= MAX_HAN:
             out.append(sentence)
     return out
@@ -120,3 +122,17 @@ def sentences(language: str) -> tuple[str, ...]:
     if not seen:
         raise CorpusError(f"no usable {language} sentence in {FORTUNES_DIR} ({PACKAGE_OF[language]})")
     return tuple(seen)
+
+
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def to_pinyin(text: str) -> str:
+    """Chinese characters -> pinyin syllables with tone numbers (5 = neutral), one clause per comma:
+    ``"春眠不觉晓，处处闻啼鸟。"`` -> ``"chun1 mian2 bu4 jue2 xiao3, chu4 chu4 wen2 ti2 niao3."``."""
+    from pypinyin import Style, lazy_pinyin
+
+    clauses = [c for c in re.split(r"[，、；：。！？]", text) if _HAN_RUN.search(c)]
+    spoken = [" ".join(lazy_pinyin(c, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore"))
+              for c in clauses]
+    return ", ".join(s for s in spoken if s) + "."

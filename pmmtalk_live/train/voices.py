@@ -9,7 +9,8 @@ project's ARPAbet labels (``SIL`` for pauses) with the engine's own symbol kept 
   ``int_f0_target_mean`` (pitch; the unit-selection voice rms ignores it).
 - festival: one process per batch, a Scheme script of ``utt.synth`` / ``utt.save.wave`` /
   ``utt.save.segs``; ``Duration_Stretch`` (tempo) and the diphone voices' ``int_lr_params`` (pitch).
-- espeak-ng (``espeak.py``): libespeak-ng through ctypes, phoneme events with sample positions.
+- espeak-ng (``espeak.py``): libespeak-ng through ctypes, phoneme events with sample positions;
+  rate (tempo) and base pitch.
 
 An engine that is not installed raises ``CorpusError`` with the package to install.
 """
@@ -224,8 +225,17 @@ VOICES: tuple[Voice, ...] = (
     Voice("festival-kal", "festival", "kal_diphone", "en"),
     Voice("festival-ked", "festival", "ked_diphone", "en"),
     Voice("festival-slt-hts", "festival", "cmu_us_slt_arctic_hts", "en"),
+    Voice("espeak-cmn", "espeak", "cmn-latn-pinyin", "cmn"),
+    Voice("espeak-cmn-f2", "espeak", "cmn-latn-pinyin+f2", "cmn"),
+    Voice("espeak-cmn-m3", "espeak", "cmn-latn-pinyin+m3", "cmn"),
+    Voice("espeak-cmn-f4", "espeak", "cmn-latn-pinyin+f4", "cmn"),
+    Voice("espeak-de", "espeak", "de", "de"),
+    Voice("espeak-de-f3", "espeak", "de+f3", "de"),
+    Voice("espeak-es", "espeak", "es", "es"),
+    Voice("espeak-es-m2", "espeak", "es+m2", "es"),
 )
-"""Every voice the corpus can use, English first (all derived from recordings of real speakers)."""
+"""Every voice the corpus can use: English from flite and festival (all derived from recordings of real
+speakers), then espeak-ng (formant synthesis; ``+f2`` etc. are its voice variants)."""
 
 VOICE_BY_NAME = {voice.name: voice for voice in VOICES}
 
@@ -253,6 +263,11 @@ def check_engine(engine: str, voices: list[Voice]) -> None:
         from .espeak import load_library
 
         load_library()
+        if any(voice.language == "cmn" for voice in voices):
+            try:
+                import pypinyin  # noqa: F401 - Mandarin is spoken from pinyin
+            except ImportError:
+                raise CorpusError("Mandarin needs pypinyin: pip install pypinyin") from None
     else:
         raise CorpusError(f"unknown engine {engine!r}")
 
