@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -126,8 +127,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         if model_config.visual:
             print(visual_branch_status(model_config), file=sys.stderr)
-        features = FeatureCache(model_config, args.data)
-        features.precompute(load_dataset(args.data), show_progress=not args.quiet)
+        features = FeatureCache(model_config)  # each dataset keeps its own cache
+        utterances = [u for data in args.data for u in load_dataset(data)]
+        features.precompute(utterances, show_progress=not args.quiet, jobs=args.jobs)
     result = train(args.data, args.config, args.out, features=features, show_progress=not args.quiet,
                    steps=args.steps)
     if result.get("rank", 0) == 0:
@@ -250,8 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a PMMTalk model on a dataset (resumable; torchrun for several GPUs)",
                        description="Train PMMTalk. Runs again on the same --out folder resume. Several "
                                    "processes: torchrun --nproc-per-node N -m pmmtalk_live.cli train ...")
-    p.add_argument("--data", required=True, metavar="DIR", help="dataset folder (docs/dataset.md)")
+    p.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                   help="dataset folder(s) (docs/dataset.md); a synthetic corpus holds out its validation voices")
     p.add_argument("--config", metavar="CFG.yaml", help="model: and train: settings (docs/model.md)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="processes computing the pseudo-text/visual features before training (default: every core)")
     p.add_argument("--out", required=True, metavar="RUN", help="run folder: checkpoints, config, progress")
     p.add_argument("--steps", type=int, help="stop at this step (the run's plan stays; run again to go on)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -424,7 +424,7 @@ class CoeffDataset(torch.utils.data.Dataset):
 
     def __init__(self, utterances: Sequence[Utterance], config: ModelConfig,
                  features: Callable[[Utterance], dict] | None = None,
-                 max_seconds: float | None = None, seed: int = 0) -> None:
+                 max_seconds: float | None = None, seed: int = 0, in_memory: bool = False) -> None:
         if max_seconds is not None and not max_seconds * config.fps >= 1:
             raise ValueError(f"max_seconds must hold at least one frame at {config.fps} fps, got {max_seconds!r}")
         self.utterances = list(utterances)
@@ -433,6 +433,7 @@ class CoeffDataset(torch.utils.data.Dataset):
         self.max_frames = None if max_seconds is None else int(math.floor(max_seconds * config.fps))
         self.seed = seed
         self.epoch = 0
+        self._kept: dict[int, tuple] | None = {} if in_memory else None  # index -> (audio int16, coeffs, extras)
 
     def set_epoch(self, epoch: int) -> None:
         """Draw new crops in ``__getitem__``: call once per epoch (before the DataLoader's iterator is made)."""
@@ -448,10 +449,19 @@ class CoeffDataset(torch.utils.data.Dataset):
         """Item ``index`` with the crop of ``epoch`` (the same for the same seed, epoch and index)."""
         utt = self.utterances[index]
         fps = self.config.fps
-        audio = read_audio(utt.audio_path).samples
-        num_frames = num_frames_for(len(audio) / SAMPLE_RATE_HZ, fps)
-        coeffs = read_coeffs(utt, fps, num_frames)
-        extras = self._features(utt, num_frames)
+        if self._kept is not None and index in self._kept:
+            pcm, coeffs, extras = self._kept[index]
+            audio = pcm.astype(np.float32) / 32768.0  # the file's own 16-bit samples, as read_audio gives them
+        else:
+            audio = read_audio(utt.audio_path).samples
+            num_frames = num_frames_for(len(audio) / SAMPLE_RATE_HZ, fps)
+            coeffs = read_coeffs(utt, fps, num_frames)
+            extras = self._features(utt, num_frames)
+            if self._kept is not None:
+                pcm = np.round(audio * 32768.0).astype(np.int16)
+                if np.array_equal(pcm.astype(np.float32) / 32768.0, audio):  # 16-bit audio: kept exactly
+                    self._kept[index] = (pcm, coeffs, extras)
+        num_frames = len(coeffs)
 
         start, length = 0, num_frames
         if self.max_frames is not None and num_frames > self.max_frames:

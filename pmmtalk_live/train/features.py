@@ -27,7 +27,9 @@ from .dataset import Utterance
 class FeatureCache:
     """``features(utt) -> dict`` for ``CoeffDataset``: phone_ids, word_vectors, mouths as available."""
 
-    def __init__(self, config: ModelConfig, dataset_root: str | Path):
+    def __init__(self, config: ModelConfig, dataset_root: str | Path | None = None):
+        """``dataset_root``: where the cache lives; None = beside each utterance, in its own dataset
+        (for training on several datasets at once)."""
         self.config = config
         settings = {"fps": config.fps, "text": config.text, "text_input": config.text_input,
                     "recognizer": config.recognizer,
@@ -38,24 +40,31 @@ class FeatureCache:
 
             settings["text_lookahead_s"] = round(text_lookahead_s(config), 6)
         key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-        self.folder = Path(dataset_root) / "cache" / key
+        self.key = key
+        self.root = None if dataset_root is None else Path(dataset_root)
         self._settings = settings
         self._recognizer = None
         self._word_encoder = None
         self._visual = None
 
     def __call__(self, utt: Utterance) -> dict:
-        path = self.folder / f"{utt.id}.npz"
+        folder = self.folder(utt)
+        path = folder / f"{utt.id}.npz"
         if path.exists():
             with np.load(path) as stored:
                 return {name: stored[name] for name in stored.files}
         features = self._compute(utt)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "settings.json").write_text(json.dumps(self._settings, indent=1))
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "settings.json").write_text(json.dumps(self._settings, indent=1))
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(tmp, **features)
         tmp.replace(path)
         return features
+
+    def folder(self, utt: Utterance) -> Path:
+        """``<dataset>/cache/<key>/``: the utterance's folder is ``<dataset>/utterances/<id>/``."""
+        root = self.root if self.root is not None else utt.audio_path.parent.parent.parent
+        return root / "cache" / self.key
 
     def _compute(self, utt: Utterance) -> dict:
         audio = read_audio(utt.audio_path)
@@ -86,9 +95,37 @@ class FeatureCache:
                 features["mouths"] = self._visual.generate_mouths(audio.samples, self.config.fps, num_frames)
         return features
 
-    def precompute(self, utterances: list[Utterance], show_progress: bool = True) -> None:
-        """Fill the cache (with a progress bar) before training starts."""
+    def precompute(self, utterances: list[Utterance], show_progress: bool = True, jobs: int = 1) -> None:
+        """Fill the cache (with a progress bar) before training starts, in ``jobs`` processes."""
         from tqdm import tqdm
 
-        for utt in tqdm(utterances, desc="features", unit="utt", disable=not show_progress):
-            self(utt)
+        todo = [u for u in utterances if not (self.folder(u) / f"{u.id}.npz").exists()]
+        bar = tqdm(total=len(utterances), initial=len(utterances) - len(todo), desc="features", unit="utt",
+                   disable=not show_progress)
+        if jobs <= 1 or len(todo) < 2:
+            for utt in todo:
+                self(utt)
+                bar.update(1)
+        else:
+            import multiprocessing
+
+            with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker,
+                                                          initargs=(self.config, self.root)) as pool:
+                for _ in pool.imap_unordered(_compute_in_worker, todo, chunksize=4):
+                    bar.update(1)
+        bar.close()
+
+
+_worker_cache: FeatureCache | None = None
+
+
+def _start_worker(config: ModelConfig, root: Path | None) -> None:
+    global _worker_cache
+    import torch
+
+    torch.set_num_threads(1)
+    _worker_cache = FeatureCache(config, root)
+
+
+def _compute_in_worker(utt: Utterance) -> None:
+    _worker_cache(utt)

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,14 @@ class TrainSettings:
     save_every: int = 200
     seed: int = 0
     grad_clip: float = 1.0
+    per_subject_styles: bool = True
+    """A style embedding per training subject (a speaker's manner); off = every utterance trains the
+    neutral style, the one inference uses by default (synthetic voices are not styles worth keeping)."""
+    in_memory: bool = False
+    """Keep every utterance's audio, coefficients and features in memory after the first read (about
+    250 MB per hour of audio): faster epochs on a big corpus."""
+    val_max_utterances: int = 0
+    """Validate on at most this many utterances (the first of the validation split); 0 = all."""
 
 
 def read_train_config(path: str | Path | None) -> tuple[ModelConfig, TrainSettings]:
@@ -190,7 +199,31 @@ def parameter_checksum(model: torch.nn.Module) -> float:
     return float(sum(p.detach().double().sum() for p in model.parameters()))
 
 
-def train(data_dir: str | Path, config_path: str | Path | None, out_dir: str | Path, *,
+def load_splits(data_dirs: Sequence[str | Path], settings: TrainSettings) -> tuple[list, list]:
+    """(train, validation) utterances of one or more datasets. A synthetic corpus holds its
+    held-out voices out (``corpus.yaml``); other datasets are split by utterance (``val_fraction``)."""
+    from .corpus import CORPUS_FILE, held_out_voices
+    from .dataset import load_dataset, split
+
+    train_utts, val_utts = [], []
+    for data_dir in data_dirs:
+        utterances = load_dataset(data_dir)
+        if not utterances:
+            raise TrainError(f"{data_dir}: no utterances")
+        if (Path(data_dir) / CORPUS_FILE).exists():
+            held = held_out_voices(data_dir)
+            train_utts += [u for u in utterances if u.subject not in held]
+            val_utts += [u for u in utterances if u.subject in held]
+        else:
+            part = split(utterances, settings.val_fraction, settings.seed)
+            train_utts += part[0]
+            val_utts += part[1]
+    if settings.val_max_utterances:
+        val_utts = val_utts[:settings.val_max_utterances]
+    return train_utts, val_utts
+
+
+def train(data_dir: str | Path | Sequence[str | Path], config_path: str | Path | None, out_dir: str | Path, *,
           features=None, show_progress: bool = True, steps: int | None = None) -> dict:
     """Train (or resume) a run in ``out_dir``; returns the final figures (step, losses, val loss, the
     loss history of this call, a parameter checksum).
@@ -198,7 +231,7 @@ def train(data_dir: str | Path, config_path: str | Path | None, out_dir: str | P
     ``steps``: stop at this step (the run's own plan stays in its config: run again to go on).
     ``features``: per-utterance pseudo-text / pseudo-visual features (see ``CoeffDataset``).
     """
-    from .dataset import CoeffDataset, collate, load_dataset, split
+    from .dataset import CoeffDataset, collate
 
     out_dir = Path(out_dir)
     ranks, device = _start_processes()
@@ -210,17 +243,14 @@ def train(data_dir: str | Path, config_path: str | Path | None, out_dir: str | P
     stop_at = settings.steps if steps is None else min(steps, settings.steps)  # the plan (and its LR schedule) stays
     seed_everything(settings.seed)
 
-    utterances = load_dataset(data_dir)
-    if not utterances:
-        raise TrainError(f"{data_dir}: no utterances")
-    train_utts, val_utts = split(utterances, settings.val_fraction, settings.seed)
-    subjects = sorted({u.subject for u in utterances if u.subject})
-    if not model_config.speakers:
-        model_config.speakers = subjects
+    data_dirs = [data_dir] if isinstance(data_dir, (str, Path)) else list(data_dir)
+    train_utts, val_utts = load_splits(data_dirs, settings)
+    if settings.per_subject_styles and not model_config.speakers:
+        model_config.speakers = sorted({u.subject for u in train_utts if u.subject})
     train_set = CoeffDataset(train_utts, model_config, features=features, max_seconds=settings.max_seconds,
-                             seed=settings.seed)
-    val_set = CoeffDataset(val_utts, model_config, features=features, max_seconds=None, seed=settings.seed) \
-        if val_utts else None
+                             seed=settings.seed, in_memory=settings.in_memory)
+    val_set = CoeffDataset(val_utts, model_config, features=features, max_seconds=None, seed=settings.seed,
+                           in_memory=settings.in_memory) if val_utts else None
 
     model = PMMTalk(model_config).to(device)
     if model_config.audio_checkpoint and not model_config.audio_architecture:
