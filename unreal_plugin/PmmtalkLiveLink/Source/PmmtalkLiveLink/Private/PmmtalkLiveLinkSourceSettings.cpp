@@ -1,0 +1,6 @@
+#include "PmmtalkLiveLinkSourceSettings.h"
+
+UPmmtalkLiveLinkSourceSettings::UPmmtalkLiveLinkSourceSettings()
+{
+	Mode = ELiveLinkSourceMode::Latest;
+}
