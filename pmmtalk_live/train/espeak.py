@@ -47,6 +47,11 @@ MARKS = {";"}
 MIN_PAUSE_S = 0.06
 """Pauses shorter than this belong to the phone before: espeak-ng puts ~40 ms of silence between words
 (every Mandarin syllable), which a speaker would not close the mouth for."""
+STOPS = {"P", "B", "T", "D", "K", "G", "CH", "JH"}
+MAX_CLOSURE_S = 0.06
+"""espeak-ng's event for a voiceless stop marks its release; the closure before it is silence inside
+the phone before. The stop is moved back to the start of that quiet run (at most this far)."""
+CLOSURE_BELOW_DB = 25.0
 GLIDE_SHARE = 0.35
 """A compound final's first phone (a glide) takes this share of its duration."""
 
@@ -178,7 +183,7 @@ def speak(voice: Voice, request: SynthRequest) -> Speech:
     if status != 0 or not chunks:
         raise CorpusError(f"espeak-ng {voice.engine_voice} spoke nothing (status {status})")
     samples = np.concatenate(chunks).astype(np.float32) / 32768.0
-    phones, symbols, unknown = phones_from_events(events, len(samples), rate)
+    phones, symbols, unknown = phones_from_events(events, samples, rate)
     return Speech(samples, rate, phones, symbols, unknown)
 
 
@@ -191,18 +196,27 @@ def spoken_text(voice: Voice, text: str) -> str:
     return text
 
 
-def phones_from_events(events: list[tuple[str, int]], num_samples: int, rate: int
+def phones_from_events(events: list[tuple[str, int]], samples: np.ndarray, rate: int
                        ) -> tuple[list[Phone], list[str], dict[str, int]]:
-    """Phoneme events (mnemonic, start sample) -> phones (each until the next event), mnemonics, unknowns.
+    """Phoneme events (mnemonic, start sample) of ``samples`` -> phones (each until the next event),
+    mnemonics, unknowns.
 
-    Pauses shorter than ``MIN_PAUSE_S`` are given to the phone before; two-phone mnemonics are split
-    ``GLIDE_SHARE`` / rest; events at the same sample give nothing."""
+    A stop starts at its closure (``closure_start``); pauses shorter than ``MIN_PAUSE_S`` are given
+    to the phone before; two-phone mnemonics are split ``GLIDE_SHARE`` / rest; events at the same
+    sample give nothing."""
+    num_samples = len(samples)
     phones: list[Phone] = []
     symbols: list[str] = []
     unknown: dict[str, int] = {}
-    bounds = [sample for _, sample in events[1:]] + [num_samples]
-    for (symbol, start), end in zip(events, bounds):
-        start, end = min(start, num_samples), min(max(end, start), num_samples)
+    starts = [min(sample, num_samples) for _, sample in events]
+    envelope, threshold = _closure_envelope(samples, rate)
+    for i, (symbol, _) in enumerate(events):
+        if i and ESPEAK_TO_ARPABET.get(symbol, ("",))[0] in STOPS:
+            earliest = max(starts[i - 1], starts[i] - int(MAX_CLOSURE_S * rate))
+            starts[i] = closure_start(samples, starts[i], earliest, envelope, threshold)
+    for i, symbol in enumerate(symbol for symbol, _ in events):
+        start = starts[i]
+        end = max(starts[i + 1] if i + 1 < len(starts) else num_samples, start)
         if end <= start:
             continue
         start_s, end_s = start / rate, end / rate
@@ -234,3 +248,31 @@ def phones_from_events(events: list[tuple[str, int]], num_samples: int, rate: in
         phones.insert(0, Phone("SIL", 0.0, phones[0].start_s))
         symbols.insert(0, "")
     return phones, symbols, unknown
+
+
+def closure_start(samples: np.ndarray, sample: int, earliest: int, envelope: np.ndarray | None = None,
+                  threshold: float = 0.0) -> int:
+    """The first sample of the quiet run (``envelope`` below ``threshold``: the closure) that ends at
+    ``sample``, not before ``earliest``; ``sample`` itself when the sound goes on up to it.
+    Without an envelope, quiet = digital silence (|x| < 1e-4)."""
+    quiet = np.abs(samples) < 1e-4 if envelope is None else envelope < threshold
+    start = sample
+    while start > earliest and quiet[start - 1]:
+        start -= 1
+    return start
+
+
+def _closure_envelope(samples: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """(RMS of the 5 ms up to and including each sample, the closure threshold): ``CLOSURE_BELOW_DB``
+    under the speech's level (the 95th percentile of 5 ms levels). Some variants (``+f2``) add breath
+    and echo, so a closure is quiet rather than digitally silent. The window trails, so the burst
+    after a closure never counts in it."""
+    win = max(1, int(0.005 * rate))
+    power = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    hi = np.arange(1, len(samples) + 1)
+    lo = np.maximum(hi - win, 0)
+    envelope = np.sqrt((power[hi] - power[lo]) / (hi - lo))
+    frames = envelope[win // 2::win]
+    loud = frames[frames > 1e-4]
+    reference = float(np.percentile(loud, 95)) if len(loud) else 1.0
+    return envelope, reference * 10.0 ** (-CLOSURE_BELOW_DB / 20.0)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -272,11 +273,15 @@ def check_engine(engine: str, voices: list[Voice]) -> None:
         raise CorpusError(f"unknown engine {engine!r}")
 
 
-def synthesize(voice: Voice, requests: list[SynthRequest], workdir: Path) -> list[Speech | Exception]:
+def synthesize(voice: Voice, requests: list[SynthRequest], workdir: Path | None) -> list[Speech | Exception]:
     """Speak each request with ``voice``; per request a ``Speech`` or the exception that stopped it.
 
-    ``workdir``: an empty scratch folder. A missing engine raises CorpusError for the whole batch.
+    ``workdir``: an empty scratch folder (None: a temporary one). A missing engine raises CorpusError
+    for the whole batch.
     """
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="pmmtalk-voices-") as scratch:
+            return synthesize(voice, requests, Path(scratch))
     workdir = Path(workdir)
     if voice.engine == "festival":
         return _festival_batch(voice, requests, workdir)
