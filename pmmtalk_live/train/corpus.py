@@ -45,7 +45,7 @@ from ..tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
 from . import augment
 from .dataset import AUDIO_FILE, UTTERANCES, create_dataset, write_utterance
 from .espeak import spoken_text
-from .texts import sentences
+from .texts import PACKAGE_OF, sentences
 from .voices import VOICES, CorpusError, SynthRequest, Voice, check_engine, synthesize
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,8 @@ def make_utterance(rec: Recipe, speech, talkers: list[np.ndarray], seed: int) ->
         "lead_silence_s": rec.lead_s, "trail_silence_s": rec.trail_s,
         "augmentation": chain,
         "phones": [[p.label, round(p.start_s, 4), round(p.end_s, 4)] for p in phones],
-        "engine_phones": _engine_phones(speech, rec),
+        "engine_phones": [[symbol, round(p.start_s, 4), round(p.end_s, 4)]
+                          for symbol, p in zip(speech.symbols, speech.phones)],
     }
     if spoken_text(rec.voice, rec.text) != rec.text:
         extra["spoken_text"] = spoken_text(rec.voice, rec.text)
@@ -181,11 +182,6 @@ def make_utterance(rec: Recipe, speech, talkers: list[np.ndarray], seed: int) ->
 
 def _moves_pitch(voice: Voice) -> bool:
     return voice.f0_hz is not None or voice.engine_voice in ("kal_diphone", "ked_diphone") or voice.engine == "espeak"
-
-
-def _engine_phones(speech, rec: Recipe) -> list:
-    """The engine's own symbols with the engine's times (before speed and silence)."""
-    return [[symbol, round(p.start_s, 4), round(p.end_s, 4)] for symbol, p in zip(speech.symbols, speech.phones)]
 
 
 # --- workers ---------------------------------------------------------------------------------------------
@@ -213,7 +209,6 @@ class _Result:
     duration_s: float = 0.0
     error: str | None = None
     cpu_s: float = 0.0
-    engine_audio_s: float = 0.0
     unknown: dict = field(default_factory=dict)
 
 
@@ -253,7 +248,7 @@ def _finish(out: str, seed: int, rec: Recipe, speech, talkers, synth_cpu: float)
     except Exception as error:  # noqa: BLE001 - one bad utterance is skipped and counted
         return _Result(rec.index, rec.voice.name, error=f"{type(error).__name__}: {error}", cpu_s=synth_cpu)
     return _Result(rec.index, rec.voice.name, utt.duration_s, cpu_s=synth_cpu + _cpu_s() - cpu0,
-                   engine_audio_s=len(speech.samples) / speech.sample_rate_hz, unknown=speech.unknown)
+                   unknown=speech.unknown)
 
 
 # --- the build -------------------------------------------------------------------------------------------
@@ -306,8 +301,7 @@ def _settings(seed: int, languages: list[str], plan: list[tuple[Voice, float]], 
         "voices": [{"name": voice.name, "engine": voice.engine, "engine_voice": voice.engine_voice,
                     "language": voice.language, "share": round(share, 4), "held_out": voice.name in HELD_OUT}
                    for voice, share in plan],
-        "texts": {lang: {"package": f"fortunes{'' if lang == 'en' else '-' + ('zh' if lang == 'cmn' else lang)}",
-                         "sentences": len(sentences(lang))} for lang in languages},
+        "texts": {lang: {"package": PACKAGE_OF[lang], "sentences": len(sentences(lang))} for lang in languages},
         "augmentation": {"clean_share": augment.CLEAN_SHARE, "tempo": list(TEMPO_RANGE),
                          "pitch": list(PITCH_RANGE), "speed": list(augment.SPEED_RANGE),
                          "silence_s": list(augment.SILENCE_RANGE_S), "snr_db": list(augment.SNR_RANGE_DB),

@@ -59,8 +59,8 @@ def _fortunes(path: Path) -> list[str]:
 def _latin_sentences(fortune: str) -> list[str]:
     lines = []
     for line in fortune.splitlines():
-        if _ATTRIBUTION.match(line) or line.startswith(("\t\t", "        ")) and _ATTRIBUTION.match(line.strip()):
-            break  # the attribution and whatever follows it
+        if _ATTRIBUTION.match(line):
+            break  # the attribution ("-- Author", indented or not) and whatever follows it
         if re.match(r"^\s{8,}", line) or "|" in line or "_" in line or "  " in line.strip():
             return []  # indented verse, tables, art, code: not prose
         lines.append(line.strip())

@@ -290,17 +290,13 @@ def synthesize(voice: Voice, requests: list[SynthRequest], workdir: Path | None)
 
         return [_guard(lambda r=request: speak(voice, r)) for request in requests]
     if voice.engine == "flite":
-        return [_guard(lambda r=request: _flite(voice, r, workdir), reraise_missing="not installed")
-                for request in requests]
+        return [_guard(lambda r=request: _flite(voice, r, workdir)) for request in requests]
     raise CorpusError(f"unknown engine {voice.engine!r} of voice {voice.name}")
 
 
-def _guard(call, reraise_missing: str | None = None) -> Speech | Exception:
+def _guard(call) -> Speech | Exception:
+    """One text's result, or the error that stopped it (the other texts of the batch go on)."""
     try:
         return call()
-    except CorpusError as error:
-        if reraise_missing and reraise_missing in str(error):
-            raise
-        return error
-    except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
+    except (CorpusError, OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
         return error
