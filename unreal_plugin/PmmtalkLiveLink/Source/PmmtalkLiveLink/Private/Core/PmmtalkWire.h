@@ -95,15 +95,23 @@ struct FFrameMessage
 
 namespace Detail
 {
-/** Version check first, so a newer sender is reported as such rather than as garbage. */
-inline EDecode CheckVersion(const Osc::FMessage& Message, int32_t& OutVersion)
+/**
+ * Version check first, so a newer sender is reported as such rather than as garbage. Every version
+ * starts with the version and the subject: the subject is read whatever the version, for the log.
+ */
+inline EDecode CheckVersion(const Osc::FMessage& Message, int32_t& OutVersion, std::string_view& OutSubject)
 {
 	OutVersion = 0;
+	OutSubject = std::string_view();
 	if (Message.TypeTags.empty() || Message.TypeTags[0] != 'i' || Message.Arguments.empty())
 	{
 		return EDecode::BadTypeTags;
 	}
 	OutVersion = Message.Arguments[0].Int;
+	if (Message.TypeTags.size() > 1 && Message.TypeTags[1] == 's' && Message.Arguments.size() > 1)
+	{
+		OutSubject = Message.Arguments[1].Text;
+	}
 	return OutVersion == ProtocolVersion ? EDecode::Ok : EDecode::WrongVersion;
 }
 
@@ -125,10 +133,10 @@ inline bool TagsAre(std::string_view Tags, std::string_view Head, char Repeated)
 }
 }  // namespace Detail
 
-/** Decodes /pmmtalk/names ,isifiiii s...; the address must already have been matched. */
+/** Decodes /pmmtalk/names ,isifiiii s...; the address must already have been matched. Out.Subject is set for any version. */
 inline EDecode DecodeNames(const Osc::FMessage& Message, FNamesPart& Out, int32_t& OutVersion)
 {
-	const EDecode Version = Detail::CheckVersion(Message, OutVersion);
+	const EDecode Version = Detail::CheckVersion(Message, OutVersion, Out.Subject);
 	if (Version != EDecode::Ok)
 	{
 		return Version;
@@ -155,10 +163,10 @@ inline EDecode DecodeNames(const Osc::FMessage& Message, FNamesPart& Out, int32_
 	return EDecode::Ok;
 }
 
-/** Decodes /pmmtalk/frame ,isii f...; the address must already have been matched. */
+/** Decodes /pmmtalk/frame ,isii f...; the address must already have been matched. Out.Subject is set for any version. */
 inline EDecode DecodeFrame(const Osc::FMessage& Message, FFrameMessage& Out, int32_t& OutVersion)
 {
-	const EDecode Version = Detail::CheckVersion(Message, OutVersion);
+	const EDecode Version = Detail::CheckVersion(Message, OutVersion, Out.Subject);
 	if (Version != EDecode::Ok)
 	{
 		return Version;

@@ -1,0 +1,10 @@
+#pragma once
+
+#include "CoreMinimal.h"
+
+class FInternetAddr
+{
+public:
+	uint32 StubAddress = 0;  // host order
+	int32 StubPort = 0;
+};

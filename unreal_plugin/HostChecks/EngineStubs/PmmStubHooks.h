@@ -1,0 +1,19 @@
+// What host tests may do to the stub engine that no engine API offers: move the clock, read the log.
+#pragma once
+
+#include "CoreMinimal.h"
+
+#include <string>
+#include <vector>
+
+namespace PmmStub
+{
+/** FPlatformTime::Seconds() returns the real monotonic time plus this (keep-alive tests move time on). */
+void SetSecondsOffset(double Seconds);
+
+/** Every UE_LOG line so far, as "Category: Verbosity: message". */
+std::vector<std::string> LogLines();
+void ClearLog();
+/** Echo log lines to stderr (off by default, so test output stays readable). */
+void SetLogEcho(bool bEcho);
+}  // namespace PmmStub
