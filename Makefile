@@ -5,7 +5,7 @@ CLI := $(VENV)/bin/pmmtalk-live
 SETUP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: setup demo test bench eval clean
+.PHONY: setup demo test bench eval model clean
 
 setup: $(SETUP)
 
@@ -33,6 +33,10 @@ bench: $(SETUP)
 
 eval: $(SETUP)
 	$(PY) -m pmmtalk_live.evaluation --out docs/phonetic-animator.md
+
+# Rebuild the shipped PMMTalk checkpoint from scratch: corpus, features, training, install (about an hour).
+model: $(SETUP)
+	bash scripts/make_model.sh
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

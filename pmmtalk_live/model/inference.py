@@ -104,8 +104,14 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
                   frame_mask=torch.ones(1, num_frames, dtype=torch.bool), styles=torch.tensor([style]))
     if model.text is not None and config.text_input == "visemes":
         from .live_text import viseme_track
+        from .recognizers import _aligned
 
-        batch.visemes = torch.from_numpy(viseme_track(samples, config, num_frames))[None]
+        phones = None  # recognised live, as in training; a transcript's alignment replaces them
+        if isinstance(transcript, str):
+            phones = _aligned(audio, transcript, None).phones
+        elif transcript is not None:
+            phones = transcript.phones
+        batch.visemes = torch.from_numpy(viseme_track(samples, config, num_frames, phones=phones))[None]
         batch.text_present = torch.tensor([True])
     elif model.text is not None:
         from .encoders.text import text_frames

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..animators.live_phonetic import HOP_SAMPLES, LivePhoneticAnimator
+from ..animators.phonetic import render_phones
+from ..tracks import Phone
 from .config import VISEME_DIM, ModelConfig
 
 
@@ -69,9 +71,13 @@ class LiveVisemes:
 
 
 def viseme_track(samples: np.ndarray, config: ModelConfig, num_frames: int,
-                 hop_samples: int = HOP_SAMPLES) -> np.ndarray:
+                 hop_samples: int = HOP_SAMPLES, phones: list[Phone] | None = None) -> np.ndarray:
     """A whole recording's viseme track as live makes it (pushed in ``hop_samples`` hops):
-    (num_frames, VISEME_DIM) float32 (padded with its last row or cut, if the count differs)."""
+    (num_frames, VISEME_DIM) float32 (padded with its last row or cut, if the count differs).
+
+    ``phones``: known timed phones (a transcript's forced alignment) rendered instead of the
+    recognised ones, with the same live activity: the text branch then gets what it would get from a
+    recogniser that never errs."""
     source = LiveVisemes(config)
     samples = np.asarray(samples, np.float32).reshape(-1)
     for start in range(0, len(samples), hop_samples):
@@ -81,4 +87,8 @@ def viseme_track(samples: np.ndarray, config: ModelConfig, num_frames: int,
     if len(rows) < num_frames:
         pad = rows[-1:] if len(rows) else np.zeros((1, VISEME_DIM), np.float32)
         rows = np.concatenate([rows, np.repeat(pad, num_frames - len(rows), 0)])
-    return rows[:num_frames]
+    rows = rows[:num_frames].copy()
+    if phones is not None:
+        activity = rows[:, -1]
+        rows[:, :-1] = render_phones(phones, num_frames, config.fps, activity).values
+    return rows
