@@ -31,8 +31,12 @@ bench: $(SETUP)
 	$(PY) scripts/bench_model.py
 	$(PY) scripts/bench_live.py --minutes $(BENCH_LIVE_MINUTES)
 
+# The lip-sync reports: the phonetic animator (docs/phonetic-animator.md), then the PMMTalk default against
+# it, the loudness-only jaw and the model's ablations on real and held-out synthetic speech
+# (docs/evaluation.md, plots in docs/evaluation/; the first run builds a 0.25 h corpus in $(OUT)/eval-corpus).
 eval: $(SETUP)
 	$(PY) -m pmmtalk_live.evaluation --out docs/phonetic-animator.md
+	$(PY) -m pmmtalk_live.model_evaluation --ckpt default --out docs/evaluation.md --corpus $(OUT)/eval-corpus
 
 # Rebuild the shipped PMMTalk checkpoint from scratch: corpus, features, training, install (about an hour).
 model: $(SETUP)

@@ -74,6 +74,9 @@ AUDIO_TEXT = "PMMTalk, audio + text, offline"
 AUDIO_ONLY = "PMMTalk, audio only (text branch absent), offline"
 VISUAL = "PMMTalk, audio + text + visual"
 OFFLINE_PHONETIC = "phonetic, offline recognition"
+SHORT = {PMMTALK: "PMMTalk live", PHONETIC: "phonetic live", LOUDNESS: "loudness jaw", AUDIO_TEXT: "PMMTalk offline",
+         AUDIO_ONLY: "PMMTalk audio only", OFFLINE_PHONETIC: "phonetic offline"}
+"""Names for plots and one-line comparisons."""
 LIVE_SYSTEMS = (PMMTALK, PHONETIC, LOUDNESS)
 OFFLINE_SYSTEMS = (AUDIO_TEXT, AUDIO_ONLY, VISUAL, OFFLINE_PHONETIC)
 
@@ -185,7 +188,7 @@ def system_tracks(model: PMMTalk, sample: Sample, fps: float,
     tracks.update({(system, None): coeffs for system, coeffs in offline_coeffs(model, sample.audio, fps).items()})
     tracks[(VISUAL, None)] = None
     tracks[(OFFLINE_PHONETIC, None)] = PhoneticAnimator().animate(sample.audio, fps).values
-    return tracks
+    return {key: tracks[key] for key in rows(lookaheads_ms)}
 
 
 # --- scores ------------------------------------------------------------------------------------------------
@@ -217,8 +220,8 @@ class Measure:
 
 
 MEASURES = {m.key: m for m in (
-    Measure("lip_max_error", "lip error, max", "lower"),
-    Measure("lip_mean_error", "lip error, mean", "lower"),
+    Measure("lip_max_error", "max lip error", "lower"),
+    Measure("lip_mean_error", "mean lip error", "lower"),
     Measure("closure_rate", "closure rate (events)", "higher"),
     Measure("bilabial_closure_rate", "bilabial closure rate", "higher", "closure_rate"),
     Measure("aperture_ratio", "open-vowel / bilabial aperture", "higher", "aperture_ratio"),
@@ -301,8 +304,8 @@ class Check:
     def text(self) -> str:
         key = self.measure.key
         word = "beats" if self.strict else "no worse than"
-        return (f"{self.measure.label}: {self.system} {_fmt(key, self.value)} {word} "
-                f"{self.other} {_fmt(key, self.other_value)}")
+        return (f"{self.measure.label}: {SHORT[self.system]} {_fmt(key, self.value)} {word} "
+                f"{SHORT[self.other]} {_fmt(key, self.other_value)}")
 
 
 def compare(scores: dict[RowKey, Scores | None], row: RowKey, other: RowKey, key: str, strict: bool) -> Check:
@@ -320,17 +323,19 @@ def verdict(scores: dict[RowKey, Scores | None], lookahead_ms: int = DEFAULT_LOO
 
 
 def weak_points(results: list[Result], lookahead_ms: int = DEFAULT_LOOKAHEAD_MS) -> list[str]:
-    """Every measure and data set where the model live is worse than the live phonetic animator, or
-    does not beat the loudness-only jaw, at ``lookahead_ms``: one line each."""
+    """Per data set, the measures where the model live at ``lookahead_ms`` is worse than the live
+    phonetic animator (any measure), and those of the verdict where it does not beat the loudness-only
+    jaw: one line each, none where there are none."""
     lines = []
     for result in results:
-        for key in MEASURES:
-            for other, strict in ((PHONETIC, False), (LOUDNESS, True)):
-                check = compare(result.scores, (PMMTALK, lookahead_ms), (other, lookahead_ms), key, strict)
-                if check.ok is False:
-                    lines.append(f"- {result.dataset.title}: {check.measure.label} "
-                                 f"{_fmt(key, check.value)}, {'worse than' if not strict else 'not better than'} "
-                                 f"{other} {_fmt(key, check.other_value)}")
+        for other, strict, what in ((PHONETIC, False, "worse than"), (LOUDNESS, True, "not better than")):
+            keys = VERDICT_MEASURES if strict else MEASURES
+            failed = [c for c in (compare(result.scores, (PMMTALK, lookahead_ms), (other, lookahead_ms), key, strict)
+                                  for key in keys) if c.ok is False]
+            if failed:
+                lines.append(f"- {result.dataset.title}: {what} the {SHORT[other]} on " + "; ".join(
+                    f"{c.measure.label} ({_fmt(c.measure.key, c.value)} vs {_fmt(c.measure.key, c.other_value)})"
+                    for c in failed))
     return lines
 
 
@@ -402,8 +407,7 @@ def plot_bars(result: Result, path: Path, lookahead_ms: int = DEFAULT_LOOKAHEAD_
         heights = [v if v is not None else 0.0 for v in values]
         bars = ax.bar(range(len(keys)), heights, color=[PLOT_COLOURS[k[0]] for k in keys])
         ax.bar_label(bars, [_fmt(key, v) for v in values], fontsize=7)
-        ax.set_xticks(range(len(keys)), [k[0].replace(", ", ",\n", 1) for k in keys], rotation=60,
-                      ha="right", fontsize=6)
+        ax.set_xticks(range(len(keys)), [SHORT[k[0]] for k in keys], rotation=35, ha="right", fontsize=7)
         ax.set_title(f"{measure.label} ({measure.better} is better)", fontsize=8)
         ax.margins(y=0.15)
     figure.savefig(path, dpi=100)
@@ -429,7 +433,7 @@ def plot_example(result: Result, path: Path, fps: float, lookahead_ms: int = DEF
             ax.axvspan(p.start_s, p.end_s, color="tab:purple", alpha=0.15, linewidth=0)
         for name, coeffs in curves.items():
             ax.plot(times, read(coeffs), color=PLOT_COLOURS[name], linewidth=1.8 if name == "reference" else 1.2,
-                    label=name)
+                    label=SHORT.get(name, name))
         ax.set_title(title, loc="left", fontsize=9)
         ax.set_ylabel("weight")
     axes[-1].axhline(metrics.CLOSED_APERTURE, color="tab:purple", linestyle=":", linewidth=1)
@@ -472,20 +476,24 @@ class Speed:
     seconds: float
     model_rtf: float
     phonetic_rtf: float
+    load_average: float | None = None
+    """The machine's 1-minute load average just before: other work on the core slows these down."""
 
 
 def measure_speed(model: PMMTalk, samples: np.ndarray, fps: float, cpu: int = 0) -> Speed:
     """Both live animators at the default look-ahead on one core."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     with one_core(cpu):
         model_rtf = real_time_factor(LivePMMTalkAnimator(model, fps, DEFAULT_LOOKAHEAD_MS / 1000), samples)
         phonetic_rtf = real_time_factor(LivePhoneticAnimator(fps, DEFAULT_LOOKAHEAD_MS / 1000), samples)
-    return Speed(len(samples) / SAMPLE_RATE_HZ, model_rtf, phonetic_rtf)
+    return Speed(len(samples) / SAMPLE_RATE_HZ, model_rtf, phonetic_rtf, load)
 
 
 # --- the report --------------------------------------------------------------------------------------------
 
 @dataclass
 class Provenance:
+    command: str
     checkpoint: str
     checkpoint_sha256: str
     shipped: bool
@@ -502,7 +510,7 @@ def checkpoint_folder(ckpt: str) -> Path:
     return path if path.is_dir() else Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / ckpt
 
 
-def provenance(ckpt: str) -> Provenance:
+def provenance(command: str, ckpt: str) -> Provenance:
     folder = checkpoint_folder(ckpt)
     digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()[:12]
     packaged = (Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / "default").resolve()
@@ -518,7 +526,7 @@ def provenance(ckpt: str) -> Provenance:
     if git("status", "--porcelain", "--", "pmmtalk_live"):
         commit += " (pmmtalk_live/ has uncommitted changes)"
     cpu = platform.processor() or platform.machine()
-    return Provenance(str(ckpt), digest, folder.resolve() == packaged, commit,
+    return Provenance(command, str(ckpt), digest, folder.resolve() == packaged, commit,
                       datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                       f"{os.cpu_count()} CPUs ({cpu}), {platform.system()}, torch {torch.__version__}")
 
@@ -529,7 +537,7 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
     relative to the report."""
     shortest_ms = min_lookahead_s(model, fps) * 1000
     real = [r for r in results if r.dataset.real]
-    parts = [HEADER.format(ckpt=prov.checkpoint, sha=prov.checkpoint_sha256, commit=prov.commit, date=prov.date,
+    parts = [HEADER.format(command=prov.command, ckpt=prov.checkpoint, sha=prov.checkpoint_sha256, commit=prov.commit, date=prov.date,
                            machine=prov.machine, elapsed=prov.elapsed_s, fps=f"{fps:g}")]
     if not prov.shipped:
         parts.append(f"**This report was NOT made with the shipped model** (`pmmtalk_live/data/models/default/`): "
@@ -546,7 +554,7 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
 
     parts.append("## Where the model is weak\n\nComputed from the tables below: every measure and data set where "
                  f"the model live at {DEFAULT_LOOKAHEAD_MS} ms is worse than the live phonetic animator (jitter: "
-                 "higher; lag: further from 0), or not better than the loudness-only jaw.\n")
+                 "higher; lag: further from 0), or does not beat the loudness-only jaw on a verdict measure.\n")
     parts.append("\n".join(weak_points(results)) or "- Nowhere: it is at least as good as the live phonetic "
                  "animator and better than the loudness-only jaw on every measure and data set.")
     for r in results:
@@ -558,12 +566,14 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
                     parts.append(f"- {system}: " + ", ".join(
                         f"{m.label} {_fmt(m.key, m.of(s))}" for m in MEASURES.values()))
     parts.append("")
-    parts.append(LIMITS.format(shortest=shortest_ms))
+    parts.append(LIMITS.format(shortest=shortest_ms, text=TEXT_LIMIT if model.config.text_input == "visemes" else ""))
 
     if speed is not None:
         parts.append(f"## Speed\n\nLive real-time factor on one core (pinned, one torch thread; "
                      f"{speed.seconds:.0f} s of the dev set's speech without pauses, 10 ms hops, "
-                     f"{DEFAULT_LOOKAHEAD_MS} ms look-ahead, `time.process_time`; construction not counted): "
+                     f"{DEFAULT_LOOKAHEAD_MS} ms look-ahead, `time.process_time`; construction not counted"
+                     + (f"; load average {speed.load_average:.1f} on {os.cpu_count()} CPUs when it started"
+                        if speed.load_average is not None else "") + "): "
                      f"**PMMTalk default {speed.model_rtf:.3f}** (its live phone recogniser included; the "
                      f"issue's target is at most 0.25), live phonetic animator {speed.phonetic_rtf:.3f}.\n")
 
@@ -594,8 +604,7 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
 HEADER = """\
 # Evaluation of the PMMTalk model
 
-Generated by `make eval` (`python -m pmmtalk_live.model_evaluation --ckpt {ckpt} --out docs/evaluation.md`):
-do not edit by hand. Checkpoint `{ckpt}` (model.safetensors sha256 `{sha}`), commit {commit}, {date},
+Generated by `make eval` (`{command}`): do not edit by hand. Checkpoint `{ckpt}` (model.safetensors sha256 `{sha}`), commit {commit}, {date},
 {machine}; {fps} fps; the whole evaluation took {elapsed:.0f} s.
 """
 
@@ -640,15 +649,17 @@ Limits of this evaluation, whatever the numbers:
 
 - The reference is the teacher itself (the phonetic animator on the true phones), so these figures
   measure how well each system recovers the teacher's curves from audio alone; they do not measure
-  realism against a captured face. The model was trained on the teacher's labels, and its text
-  branch is the live phonetic animator's own output, so it can only beat that animator where the
-  audio tells it more than the recogniser's phones.
+  realism against a captured face. The model was trained on the teacher's labels.{text}
 - The real sets are small: the dev set is one reader (28 interior bilabials), the held-out set six
   short phrases with six bilabials; a closure more or less moves the rates by 4 and 17 points.
 - The model is {shortest:.0f} ms behind the audio at best; below that look-ahead only the phonetic
   animator can run.
 - The synthetic held-out voices share the engines, texts and augmentation of the training corpus.
 """
+
+TEXT_LIMIT = """ Its text branch
+  is the live phonetic animator's own output, so it can only beat that animator where the audio
+  tells it more than the recogniser's phones."""
 
 
 def main() -> int:
@@ -668,7 +679,7 @@ def main() -> int:
     started = time.perf_counter()
     try:
         model = load_model(args.ckpt)
-        prov = provenance(args.ckpt)
+        prov = provenance(" ".join(["python -m pmmtalk_live.model_evaluation", *sys.argv[1:]]), args.ckpt)
     except CheckpointError as error:
         print(f"eval: {error}", file=sys.stderr)
         return 2
