@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -14,8 +15,8 @@ namespace PmmTest
 {
 struct FTest
 {
-	const char* Name;
-	void (*Function)();
+	std::string Name;
+	std::function<void()> Function;
 };
 
 inline std::vector<FTest>& Registry()
@@ -34,6 +35,12 @@ struct FRegistrar
 {
 	FRegistrar(const char* Name, void (*Function)()) { Registry().push_back({Name, Function}); }
 };
+
+/** Tests made at run time (one per fixture scenario); call before RunMain. */
+inline void Register(const std::string& Name, std::function<void()> Function)
+{
+	Registry().push_back({Name, std::move(Function)});
+}
 
 inline void Fail(const char* File, int Line, const std::string& What)
 {
@@ -58,20 +65,20 @@ inline int RunMain(int ArgumentCount, char** Arguments)
 	{
 		for (const FTest& Test : Registry())
 		{
-			std::printf("%s\n", Test.Name);
+			std::printf("%s\n", Test.Name.c_str());
 		}
 		return 0;
 	}
 	int Ran = 0;
 	for (const FTest& Test : Registry())
 	{
-		if (ArgumentCount > 1 && std::strcmp(Arguments[1], Test.Name) != 0)
+		if (ArgumentCount > 1 && Test.Name != Arguments[1])
 		{
 			continue;
 		}
 		const int Before = Failures();
 		Test.Function();
-		std::printf("%s %s\n", Failures() == Before ? "ok  " : "FAIL", Test.Name);
+		std::printf("%s %s\n", Failures() == Before ? "ok  " : "FAIL", Test.Name.c_str());
 		++Ran;
 	}
 	if (Ran == 0)

@@ -4,19 +4,6 @@
 #include "CoreMinimal.h"
 #include "UObject/ObjectMacros.h"
 
-class UObject;
-
-class UClass
-{
-public:
-	/** How NewObject builds an instance; set by PmmStub::RegisterClass (host tests only). */
-	UObject* (*Construct)() = nullptr;
-};
-
-class UScriptStruct
-{
-};
-
 class UObject
 {
 public:

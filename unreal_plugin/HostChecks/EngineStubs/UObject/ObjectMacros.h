@@ -4,7 +4,18 @@
 
 #include "CoreMinimal.h"
 
-class UClass;
+class UObject;
+
+class UClass
+{
+public:
+	/** How NewObject builds an instance; set by PmmStub::RegisterClass (host tests only). */
+	UObject* (*Construct)() = nullptr;
+};
+
+class UScriptStruct
+{
+};
 
 #define UCLASS(...)
 #define USTRUCT(...)
