@@ -23,6 +23,13 @@ demo: $(SETUP)
 # pytest exits 5 when it collects no tests: that is a failure here, as any non-zero code is.
 test: $(SETUP)
 	$(PY) -m pytest -q
+	PYTHON=$(PY) bash scripts/unreal_check.sh
+
+# The Unreal plugin's host checks alone (no engine: clang, CMake; installed as root): unit, fixture,
+# plugin and end-to-end tests under ASan+UBSan, signature-drift compiles, a 60 s fuzz run.
+.PHONY: unreal-check
+unreal-check: $(SETUP)
+	PYTHON=$(PY) bash scripts/unreal_check.sh
 
 # Offline speed, the PMMTalk model's branches, then the live pipeline through a virtual microphone for BENCH_LIVE_MINUTES (default 10).
 BENCH_LIVE_MINUTES ?= 10
