@@ -19,20 +19,7 @@
 
 namespace
 {
-/** What a running daemon has told the receiver before the fuzzed datagram arrives. */
-const std::vector<PmmTest::FBytes>& Priming()
-{
-	static const std::vector<PmmTest::FBytes> Datagrams = [] {
-		const std::vector<std::string> Arkit = Pmmtalk::DefaultCurveNames();
-		const std::vector<std::string> Two = {"JawOpen", "MouthClose"};
-		return std::vector<PmmTest::FBytes>{
-			PmmTest::NamesMessage("pmmtalk", Pmmtalk::SchemaIdOf(Arkit), 60.0f, 61, 0, 1, 0, Arkit),
-			PmmTest::NamesMessage("Anna", Pmmtalk::SchemaIdOf(Two), 60.0f, 2, 0, 1, 0, Two),
-			PmmTest::FrameBundle("Anna", Pmmtalk::SchemaIdOf(Two), 100, {0.5f, 0.5f}),
-		};
-	}();
-	return Datagrams;
-}
+using FStaticNames = std::vector<std::pair<std::string, std::vector<std::string>>>;
 
 void Expect(bool bCondition)
 {
@@ -43,7 +30,7 @@ void Expect(bool bCondition)
 }
 
 /** Rules every output must keep, whatever came in. */
-void CheckPushes(const Pmmtalk::FReceiverOutput& Output, std::vector<std::pair<std::string, std::vector<std::string>>>& Static)
+void CheckPushes(const Pmmtalk::FReceiverOutput& Output, FStaticNames& Static)
 {
 	for (const Pmmtalk::FPush& Push : Output.Pushes)
 	{
@@ -90,6 +77,38 @@ void CheckPushes(const Pmmtalk::FReceiverOutput& Output, std::vector<std::pair<s
 		}
 	}
 }
+/** A receiver in the middle of a stream (VMC on): what a running daemon has told it so far. */
+struct FPrimed
+{
+	Pmmtalk::FReceiver Receiver;
+	FStaticNames Static;  // the names last pushed per subject, as Live Link holds them
+};
+
+const FPrimed& Primed()
+{
+	static const FPrimed State = [] {
+		Pmmtalk::FReceiverSettings Settings;
+		Settings.bReceiveVmc = true;
+		Settings.NeutralAfterSeconds = 1.0;
+		FPrimed Out{Pmmtalk::FReceiver(Settings), {}};
+		Pmmtalk::FReceiverOutput Output;
+		Out.Receiver.Announce(Output);
+		CheckPushes(Output, Out.Static);
+		const std::vector<std::string> Arkit = Pmmtalk::DefaultCurveNames();
+		const std::vector<std::string> Two = {"JawOpen", "MouthClose"};
+		for (const PmmTest::FBytes& Datagram : {
+				 PmmTest::NamesMessage("pmmtalk", Pmmtalk::SchemaIdOf(Arkit), 60.0f, 61, 0, 1, 0, Arkit),
+				 PmmTest::NamesMessage("Anna", Pmmtalk::SchemaIdOf(Two), 60.0f, 2, 0, 1, 0, Two),
+				 PmmTest::FrameBundle("Anna", Pmmtalk::SchemaIdOf(Two), 100, {0.5f, 0.5f})})
+		{
+			Output.Clear();
+			Out.Receiver.Receive(Datagram.data(), Datagram.size(), 10.0, 1763942400.0, Output);
+			CheckPushes(Output, Out.Static);
+		}
+		return Out;
+	}();
+	return State;
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* Data, size_t Size)
@@ -104,22 +123,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* Data, size_t Size)
 		}
 	});
 
-	// A receiver in the middle of a stream, VMC on, fed the input twice and then left quiet.
-	Pmmtalk::FReceiverSettings Settings;
-	Settings.bReceiveVmc = true;
-	Settings.NeutralAfterSeconds = 1.0;
-	Pmmtalk::FReceiver Receiver(Settings);
+	// A receiver in the middle of a stream (a copy of the primed one), fed the input twice, then left quiet.
+	Pmmtalk::FReceiver Receiver = Primed().Receiver;
+	FStaticNames Static = Primed().Static;
 	Pmmtalk::FReceiverOutput Output;
-	std::vector<std::pair<std::string, std::vector<std::string>>> Static;
-	Receiver.Announce(Output);
-	CheckPushes(Output, Static);
 	double Now = 10.0;
-	for (const PmmTest::FBytes& Datagram : Priming())
-	{
-		Output.Clear();
-		Receiver.Receive(Datagram.data(), Datagram.size(), Now, 1763942400.0, Output);
-		CheckPushes(Output, Static);
-	}
 	for (int Repeat = 0; Repeat < 2; ++Repeat)
 	{
 		Now += 0.01;
