@@ -222,7 +222,7 @@ class Measure:
 MEASURES = {m.key: m for m in (
     Measure("lip_max_error", "max lip error", "lower"),
     Measure("lip_mean_error", "mean lip error", "lower"),
-    Measure("closure_rate", "closure rate (events)", "higher"),
+    Measure("closure_rate", "closure-event rate", "higher"),
     Measure("bilabial_closure_rate", "bilabial closure rate", "higher", "closure_rate"),
     Measure("aperture_ratio", "open-vowel / bilabial aperture", "higher", "aperture_ratio"),
     Measure("openness_correlation", "openness correlation", "higher", "openness_correlation"),
@@ -333,7 +333,7 @@ def weak_points(results: list[Result], lookahead_ms: int = DEFAULT_LOOKAHEAD_MS)
             failed = [c for c in (compare(result.scores, (PMMTALK, lookahead_ms), (other, lookahead_ms), key, strict)
                                   for key in keys) if c.ok is False]
             if failed:
-                lines.append(f"- {result.dataset.title}: {what} the {SHORT[other]} on " + "; ".join(
+                lines.append(f"- {result.dataset.title}: {what} {SHORT[other]} on " + "; ".join(
                     f"{c.measure.label} ({_fmt(c.measure.key, c.value)} vs {_fmt(c.measure.key, c.other_value)})"
                     for c in failed))
     return lines

@@ -158,8 +158,8 @@ def test_weak_points_name_each_measure_and_data_set_where_the_model_is_worse():
     dataset = me.DataSet("x", "Some set", "", [], real=True)
     result = me.Result(dataset, table_of(scores(jitter=0.02, lag=-50.0, correlation=0.5), scores(), LOUD), None, None)
     assert me.weak_points([result]) == [
-        "- Some set: worse than the phonetic live on openness correlation (0.50 vs 0.70); jitter (0.020 vs 0.010); "
+        "- Some set: worse than phonetic live on openness correlation (0.50 vs 0.70); jitter (0.020 vs 0.010); "
         "lag (-50 ms vs +0 ms)",
-        "- Some set: not better than the loudness jaw on openness correlation (0.50 vs 0.50)"]
+        "- Some set: not better than loudness jaw on openness correlation (0.50 vs 0.50)"]
     # jitter and lag are not the verdict's: the smooth, on-time loudness jaw is no bar on them
     assert me.weak_points([me.Result(dataset, table_of(scores(), scores(), LOUD), None, None)]) == []
