@@ -26,7 +26,9 @@ files use a ``DecoderStream`` (same result, memory bounded by context_frames).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from scipy.special import erf
 import torch.nn.functional as F
 from torch import nn
 
@@ -197,3 +199,88 @@ class DecoderStream:
             self.key_pos[i] = self.key_pos[i][keep]
         self.frames_out = max(self.frames_out, ready_end)
         return self.decoder.to_coeffs(x[0])
+
+
+class CausalDecoderStream:
+    """``DecoderStream`` for a decoder with no look-ahead (``config.decoder_lookahead == 0``, the
+    shipped model), in numpy: every frame is answered as soon as it arrives.
+
+    At the engine's 10 ms hops a live call carries one frame or none, and torch's per-call overhead
+    would cost more than the arithmetic, so the same layers run here on weights copied once. Equals
+    ``decoder(all_features)`` in eval mode within float32 rounding (tests/test_model_filterbank.py).
+    Memory: each block's keys and values of its last ``context_frames`` frames.
+    """
+
+    def __init__(self, decoder: Decoder, style: int = 0):
+        if decoder.training:
+            raise ValueError("CausalDecoderStream needs decoder.eval(): dropout would make it differ from offline")
+        if decoder.lookahead_frames != 0:
+            raise ValueError("CausalDecoderStream is for decoders without look-ahead; use DecoderStream")
+
+        def array(t: torch.Tensor) -> np.ndarray:
+            return t.detach().cpu().float().numpy().copy()
+
+        self.style = array(decoder.style.weight[style])
+        self.past = decoder.context_frames
+        self.blocks = []
+        for block in decoder.blocks:
+            attn = block.attn
+            self.blocks.append(dict(
+                norm1=(array(block.norm1.weight), array(block.norm1.bias), block.norm1.eps),
+                qkv=(array(attn.qkv.weight).T.copy(), array(attn.qkv.bias)),
+                proj=(array(attn.proj.weight).T.copy(), array(attn.proj.bias)),
+                offset_bias=array(attn.offset_bias)[:, :attn.past + 1],  # offsets -past .. 0
+                heads=attn.heads,
+                norm2=(array(block.norm2.weight), array(block.norm2.bias), block.norm2.eps),
+                ff1=(array(block.ff[0].weight).T.copy(), array(block.ff[0].bias)),
+                ff2=(array(block.ff[2].weight).T.copy(), array(block.ff[2].bias))))
+        self.norm = (array(decoder.norm.weight), array(decoder.norm.bias), decoder.norm.eps)
+        self.head = (array(decoder.head.weight).T.copy(), array(decoder.head.bias))
+        d = len(self.style)
+        self.keys = [np.zeros((b["heads"], 0, d // b["heads"]), np.float32) for b in self.blocks]
+        self.values = [k.copy() for k in self.keys]
+        self.frames_in = 0
+
+    def push(self, features: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """features (n, d_model) -> coeffs (n, 32) for those frames."""
+        x = np.asarray(features, np.float32) + self.style
+        n = len(x)
+        if n == 0:
+            return torch.zeros(0, NUM_COEFFS)
+        first = self.frames_in
+        self.frames_in += n
+        for i, b in enumerate(self.blocks):
+            heads = b["heads"]
+            h = _layer_norm(x, *b["norm1"])
+            q, k, v = (h @ b["qkv"][0] + b["qkv"][1]).reshape(n, 3, heads, -1).transpose(1, 2, 0, 3)
+            keys = np.concatenate([self.keys[i], k], 1)  # (H, K, Dh), the last K frames up to this chunk's last
+            values = np.concatenate([self.values[i], v], 1)
+            key_pos = np.arange(first + n - keys.shape[1], first + n)
+            offset = key_pos[None, :] - np.arange(first, first + n)[:, None]  # (n, K)
+            allowed = (offset >= -self.past) & (offset <= 0)
+            scores = q @ keys.transpose(0, 2, 1) / np.float32(np.sqrt(q.shape[-1]))  # (H, n, K)
+            scores = scores + b["offset_bias"][:, np.clip(offset + self.past, 0, self.past)]
+            scores = np.where(allowed[None], scores, -np.inf)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            attended = (scores / scores.sum(-1, keepdims=True)) @ values  # (H, n, Dh)
+            x = x + attended.transpose(1, 0, 2).reshape(n, -1) @ b["proj"][0] + b["proj"][1]
+            hidden = _gelu(_layer_norm(x, *b["norm2"]) @ b["ff1"][0] + b["ff1"][1])
+            x = x + hidden @ b["ff2"][0] + b["ff2"][1]
+            self.keys[i], self.values[i] = keys[:, -self.past:], values[:, -self.past:]
+        out = _layer_norm(x, *self.norm) @ self.head[0] + self.head[1]
+        return torch.from_numpy((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
+
+    def flush(self) -> torch.Tensor:
+        """Nothing waits: every frame was answered when it came."""
+        return torch.zeros(0, NUM_COEFFS)
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + np.float32(eps)) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """torch's exact GELU."""
+    return (0.5 * x * (1.0 + erf(x * np.float32(1 / np.sqrt(2))))).astype(np.float32)

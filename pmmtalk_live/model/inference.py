@@ -37,7 +37,7 @@ from ..tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
 from .batch import Batch
 from .checkpoint import CONFIG, WEIGHTS, CheckpointError, load_run
 from .config import ModelConfig
-from .decoder import DecoderStream
+from .decoder import CausalDecoderStream, DecoderStream
 from .pmmtalk import PMMTalk
 from .recognizers import Transcript
 
@@ -220,7 +220,8 @@ class StreamSession:
 
             text = LiveVisemes(self.config)
         self.text = text if model.text is not None else None
-        self.decoder = DecoderStream(model.decoder, style)
+        # a causal decoder answers each frame as it comes: its numpy form saves torch's per-call overhead
+        self.decoder = (CausalDecoderStream if self.config.decoder_lookahead == 0 else DecoderStream)(model.decoder, style)
         self.num_samples = 0  # received so far
         self._features = torch.zeros(0, self.config.d_model)  # audio features not fused yet, from _next_frame
         self._next_frame = 0  # next frame to fuse
