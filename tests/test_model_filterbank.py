@@ -102,10 +102,24 @@ def test_viseme_track_is_the_live_phonetic_animators_output(example):
     assert jaw.max() > 0.2 and jaw[:5].max() < 0.05  # the example starts in silence
 
 
-def test_visemes_model_streamed_in_hops_equals_offline(example):
+@pytest.mark.parametrize("residual", [False, True], ids=["decoded", "viseme residual"])
+def test_visemes_model_streamed_in_hops_equals_offline(example, residual):
     torch.manual_seed(0)
-    model = PMMTalk(small_config()).eval()
+    model = PMMTalk(small_config(viseme_residual=residual)).eval()
+    if residual:  # a trained-looking head, not the zeros it starts from
+        torch.nn.init.normal_(model.decoder.head.weight, std=0.1)
     offline = model_coeffs(model, prepare_batch(model, Audio(example)))
     live = stream(StreamSession(model), example, [160] * 1000)
     assert live.shape == offline.shape
     np.testing.assert_allclose(live, offline, atol=1e-4)
+
+
+def test_a_residual_model_starts_as_the_viseme_track(example):
+    """Before training, its output is the viseme track's coefficients (clipped to the prior's range)."""
+    from pmmtalk_live.model.pmmtalk import PRIOR_CLIP
+
+    torch.manual_seed(0)
+    model = PMMTalk(small_config(viseme_residual=True)).eval()
+    batch = prepare_batch(model, Audio(example))
+    expected = batch.visemes[0, :, :32].clamp(PRIOR_CLIP, 1 - PRIOR_CLIP).numpy()
+    np.testing.assert_allclose(model_coeffs(model, batch), expected, atol=1e-5)

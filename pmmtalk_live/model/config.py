@@ -89,6 +89,14 @@ class ModelConfig:
     """Frames after the current one the model may see (3 at 30 fps = 100 ms): the decoder attends to
     that many (wav2vec 2.0), or the audio encoder looks that far ahead and the decoder is causal (mel;
     see ``decoder_lookahead_frames``)."""
+    viseme_residual: bool = False
+    """``text_input: visemes`` only: the decoder corrects the viseme track rather than drawing the
+    face afresh, coeffs = sigmoid(logit(visemes) + decoder output) where the text is there (a plain
+    sigmoid where it is not). Where the audio is unlike anything in training (a real voice after
+    synthetic ones), the correction is what is at stake, not the whole face."""
+    audio_dropout: float = 0.0
+    """Per utterance in training, the audio branch is dropped with this chance (never together with
+    the text): the model learns what the viseme track alone says."""
     decoder_lookahead_frames: int | None = None
     """The decoder's own look-ahead; None = ``lookahead_frames`` for wav2vec 2.0, 0 for mel (the
     filterbank encoder and the viseme track already look ahead)."""
@@ -145,6 +153,8 @@ class ModelConfig:
             raise ValueError(f"audio_encoder must be one of {', '.join(AUDIO_ENCODERS)}, got {config.audio_encoder!r}")
         if config.text_input not in TEXT_INPUTS:
             raise ValueError(f"text_input must be one of {', '.join(TEXT_INPUTS)}, got {config.text_input!r}")
+        if config.viseme_residual and (config.text_input != "visemes" or config.decoder_lookahead != 0):
+            raise ValueError("viseme_residual needs text_input: visemes and a causal decoder")
         return config
 
 
@@ -163,7 +173,8 @@ def live_config(**overrides) -> ModelConfig:
     look-ahead (83 ms, plus the 12.5 ms of the last filterbank window: under the 100 ms default)."""
     base = dict(fps=60, audio_encoder="mel", mel_channels=160, text_input="visemes", word_encoder=None,
                 d_model=160, decoder_layers=2, decoder_heads=4, decoder_ff=480, dropout=0.1,
-                lookahead_frames=5, context_frames=120, modality_dropout=0.25, w_motion=1.0)
+                viseme_residual=True, audio_dropout=0.3, lookahead_frames=5, context_frames=120,
+                modality_dropout=0.2, w_motion=1.0)
     base.update(overrides)
     return ModelConfig(**base)
 

@@ -121,16 +121,18 @@ class Decoder(nn.Module):
         self.head = nn.Linear(config.d_model, NUM_COEFFS)
 
     def forward(self, features: torch.Tensor, styles: torch.Tensor,
-                frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+                frame_mask: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
+        """``prior``: (B, T, 32) logits the output corrects (``viseme_residual``), or None."""
         x = features + self.style(styles)[:, None, :]
         positions = torch.arange(x.shape[1], device=x.device)
         for block in self.blocks:
             x = block(x, positions, frame_mask)
-        return self.to_coeffs(x)
+        return self.to_coeffs(x, prior)
 
-    def to_coeffs(self, x: torch.Tensor) -> torch.Tensor:
-        """Last block's output (..., D) -> coeffs (..., 32) in 0..1."""
-        return torch.sigmoid(self.head(self.norm(x)))
+    def to_coeffs(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
+        """Last block's output (..., D) [+ prior logits (..., 32)] -> coeffs (..., 32) in 0..1."""
+        logits = self.head(self.norm(x))
+        return torch.sigmoid(logits if prior is None else logits + prior)
 
 
 class DecoderStream:
@@ -241,8 +243,8 @@ class CausalDecoderStream:
         self.values = [k.copy() for k in self.keys]
         self.frames_in = 0
 
-    def push(self, features: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """features (n, d_model) -> coeffs (n, 32) for those frames."""
+    def push(self, features: torch.Tensor | np.ndarray, prior: np.ndarray | None = None) -> torch.Tensor:
+        """features (n, d_model) [and prior logits (n, 32), ``viseme_residual``] -> coeffs (n, 32)."""
         x = np.asarray(features, np.float32) + self.style
         n = len(x)
         if n == 0:
@@ -268,6 +270,8 @@ class CausalDecoderStream:
             x = x + hidden @ b["ff2"][0] + b["ff2"][1]
             self.keys[i], self.values[i] = keys[:, -self.past:], values[:, -self.past:]
         out = _layer_norm(x, *self.norm) @ self.head[0] + self.head[1]
+        if prior is not None:
+            out = out + np.asarray(prior, np.float32)
         return torch.from_numpy((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
 
     def flush(self) -> torch.Tensor:

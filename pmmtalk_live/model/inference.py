@@ -38,7 +38,7 @@ from .batch import Batch
 from .checkpoint import CONFIG, WEIGHTS, CheckpointError, load_run
 from .config import ModelConfig
 from .decoder import CausalDecoderStream, DecoderStream
-from .pmmtalk import PMMTalk
+from .pmmtalk import PMMTalk, viseme_logits
 from .recognizers import Transcript
 
 PACKAGED_MODELS = "data/models"
@@ -140,8 +140,12 @@ def model_coeffs(model: PMMTalk, batch: Batch) -> np.ndarray:
     """A one-utterance batch -> coeffs (T, 32) float32 at the model's fps (no alignment losses)."""
     features, present = model.encode(batch)
     fused = model.fusion(features, present)
+    prior = model.prior(batch, present)
     if fused.shape[1] <= WHOLE_DECODE_FRAMES:
-        coeffs = model.decoder(fused, batch.styles)[0]
+        coeffs = model.decoder(fused, batch.styles, prior=prior)[0]
+    elif model.config.decoder_lookahead == 0:
+        stream = CausalDecoderStream(model.decoder, int(batch.styles[0]))
+        coeffs = stream.push(fused[0].numpy(), None if prior is None else prior[0].numpy())
     else:
         stream = DecoderStream(model.decoder, int(batch.styles[0]))
         coeffs = torch.cat([stream.push(fused[0]), stream.flush()])
@@ -263,13 +267,17 @@ class StreamSession:
             return _rows([])
         features = {"audio": self._features[None, :count]}
         present = {"audio": torch.tensor([True])}
+        prior = None
         if self.text is not None:
             given = self.text.frames(self._next_frame, count)
             tensors = {name: torch.from_numpy(value)[None] for name, value in given.items() if value is not None}
             features["text"] = self.model.text(tensors.get("phone_ids"), tensors.get("word_vectors"),
                                                torch.ones(1, count, dtype=torch.bool), tensors.get("visemes"))
             present["text"] = torch.tensor([True])
-        coeffs = self.decoder.push(self.model.fusion(features, present)[0])
+            if self.config.viseme_residual:
+                prior = viseme_logits(tensors["visemes"][0]).numpy()
+        fused = self.model.fusion(features, present)[0]
+        coeffs = self.decoder.push(fused, prior) if prior is not None else self.decoder.push(fused)
         self._features = self._features[count:]
         self._next_frame += count
         return coeffs.numpy()

@@ -22,6 +22,7 @@ from .batch import Batch
 from .config import ModelConfig
 from .decoder import Decoder
 from .encoders.audio import AudioEncoder
+from ..rig import NUM_COEFFS
 from .losses import motion_loss, position_loss, total_loss
 
 
@@ -59,6 +60,9 @@ class PMMTalk(nn.Module):
         self.alignment = CrossModalAlignment.from_config(config, self.modalities)
         self.fusion = Fusion(config.d_model, self.modalities)
         self.decoder = Decoder(config)
+        if config.viseme_residual:  # start as the viseme track itself: the decoder learns corrections
+            nn.init.zeros_(self.decoder.head.weight)
+            nn.init.zeros_(self.decoder.head.bias)
 
     def encode(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Per-branch features (B, T, d_model) and which utterances have each branch (B,) bool."""
@@ -76,6 +80,10 @@ class PMMTalk(nn.Module):
                 features["text"] = self.text(batch.phone_ids, batch.word_vectors, batch.frame_mask, batch.visemes)
             else:
                 features["text"] = torch.zeros_like(features["audio"])
+        if self.training and self.config.audio_dropout > 0 and "text" in present:
+            # the audio goes where the text stays, so the model learns what the text alone says
+            drop = torch.rand(batch_size, device=device) < self.config.audio_dropout
+            present["audio"] = ~(drop & present["text"])
         if self.visual is not None:
             has_visual = batch.mouths is not None
             visual_present = batch.visual_present if batch.visual_present is not None else \
@@ -94,13 +102,30 @@ class PMMTalk(nn.Module):
         keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
         return present & keep
 
+    def prior(self, batch: Batch, present: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """The logits the decoder corrects (``viseme_residual``): the viseme track's, where the text is
+        there, else 0; None for other models."""
+        if not self.config.viseme_residual or batch.visemes is None:
+            return None
+        return torch.where(present["text"][:, None, None], viseme_logits(batch.visemes), 0.0)
+
     def forward(self, batch: Batch) -> Output:
         features, present = self.encode(batch)
         losses = self.alignment(features, present, batch.frame_mask)
         fused = self.fusion(features, present)
-        coeffs = self.decoder(fused, batch.styles, batch.frame_mask)
+        coeffs = self.decoder(fused, batch.styles, batch.frame_mask, self.prior(batch, present))
         if batch.coeffs is not None:
             losses["position"] = position_loss(coeffs, batch.coeffs, batch.frame_mask)
             losses["motion"] = motion_loss(coeffs, batch.coeffs, batch.frame_mask)
         losses["total"] = total_loss(losses, self.config)
         return Output(coeffs, losses)
+
+
+PRIOR_CLIP = 0.02
+"""The viseme track is clipped to [PRIOR_CLIP, 1 - PRIOR_CLIP] before its logit (about +-3.9)."""
+
+
+def viseme_logits(visemes: torch.Tensor) -> torch.Tensor:
+    """(..., VISEME_DIM) viseme track -> (..., 32) logits of its coefficients."""
+    coeffs = visemes[..., :NUM_COEFFS].clamp(PRIOR_CLIP, 1 - PRIOR_CLIP)
+    return torch.log(coeffs) - torch.log1p(-coeffs)
