@@ -102,6 +102,11 @@ def frames_of(pushes: list[dict], subject: str) -> list[dict]:
     return [p for p in pushes if p["kind"] == "frame" and p["subject"] == subject]
 
 
+def from_wire(frame: dict) -> bool:
+    """A frame from a datagram carries the sender's capture time (Unix seconds); a kept-alive one the engine clock."""
+    return frame["world_time"] > 1e9
+
+
 def statics_of(pushes: list[dict], subject: str) -> list[dict]:
     return [p for p in pushes if p["kind"] == "static" and p["subject"] == subject]
 
@@ -135,7 +140,7 @@ def daemon_part(harness: str, workdir: Path, python: str) -> None:
         statics = statics_of(pushes, subject)
         expect(len(statics) == 1 and statics[0]["names"] == names,
                f"{subject}: static data is not the metahuman preset's names, pushed once")
-        frames = [f for f in frames_of(pushes, subject) if not f["game_thread"]]  # from the wire (not kept alive)
+        frames = [f for f in frames_of(pushes, subject) if from_wire(f)]  # not the kept-alive ones
         expect(len(rows) * 0.95 <= len(frames) <= len(rows), f"{subject}: {len(frames)} frames for {len(rows)} take rows")
         expect(all(f["rate"] == [60, 1] for f in frames), f"{subject}: frame rate is not 60/1")
         # Every pushed frame is a take row, in order (rows repeat in silence, so match forward).
@@ -209,7 +214,7 @@ def sender_part(harness: str, workdir: Path) -> None:
     expect(plugin.quit() == 0, "the recording client saw a violation (see above)")
 
     expect(len(pushes) == len(pushes_at_removal), "pushes after the source was shut down")
-    ada_frames = [f for f in frames_of(pushes, "Ada") if not f["game_thread"]]  # from the wire, not kept alive
+    ada_frames = [f for f in frames_of(pushes, "Ada") if from_wire(f)]
     expect(len(ada_frames) == 20, f"Ada: {len(ada_frames)} frames pushed from the wire, 20 sent (one late one dropped)")
     for got, (values, wall) in zip(ada_frames, sent):
         want = [0.0 if not math.isfinite(v) else (v if name in rig.ROTATION_NAMES else min(max(v, 0.0), 1.0))
@@ -222,7 +227,7 @@ def sender_part(harness: str, workdir: Path) -> None:
            "the renamed subject did not appear with its names and frame")
     # Quiet after Bob's last frame from the wire: Update re-pushes it, then the neutral pose after 2 s.
     bob_frames = frames_of(quiet_pushes, "Bob")
-    last_wire = max(i for i, f in enumerate(bob_frames) if not f["game_thread"])
+    last_wire = max(i for i, f in enumerate(bob_frames) if from_wire(f))
     kept = [f["values"] for f in bob_frames[last_wire + 1:]]
     held, neutral = [0.5] * len(vrm), [0.0] * len(vrm)
     expect(len(kept) >= 2 and kept[0] == held and kept[-1] == neutral

@@ -3,7 +3,7 @@
 // Python daemon's sender sends it real UDP datagrams. Commands on stdin, one per line; one reply line each:
 //
 //   wait-frames SUBJECT N SECONDS   -> "OK count" once SUBJECT has N frames, or "TIMEOUT count"
-//   status                          -> "STATUS text" (the source's status text)
+//   status                          -> "STATUS text" (the source's status text, after a tick)
 //   edit KEY=VALUE;...              -> "OK" (the details panel edits the source's settings)
 //   advance SECONDS                 -> "OK" (the engine clock jumps ahead, then one tick: keep-alive)
 //   dump PATH                       -> "OK" (every push so far, one JSON object a line)
@@ -157,6 +157,7 @@ int main(int ArgumentCount, char** Arguments)
 		}
 		else if (Verb == "status")
 		{
+			Client.Tick();  // the status text is refreshed by Update, as the editor shows it after a tick
 			TSharedPtr<ILiveLinkSource> Live = Client.GetSource(Guid);
 			Reply("STATUS " + (Live.IsValid() ? PmmTest::ToUtf8(Live->GetSourceStatus().ToString()) : std::string("(removed)")));
 		}

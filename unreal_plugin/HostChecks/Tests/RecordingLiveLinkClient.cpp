@@ -48,6 +48,7 @@ FRecordingLiveLinkClient::~FRecordingLiveLinkClient()
 
 FGuid FRecordingLiveLinkClient::AddSource(TSharedPtr<ILiveLinkSource> Source)
 {
+	std::lock_guard<std::recursive_mutex> Access(CollectionAccess);
 	FEntry Entry;
 	Entry.Guid = FGuid::NewGuid();
 	Entry.Source = Source;
@@ -98,11 +99,20 @@ void FRecordingLiveLinkClient::RemoveSource(FGuid SourceGuid)
 	{
 		return;
 	}
-	// The engine asks again every tick until the source says it can go.
+	// The engine asks during its tick, holding its lock, and again every tick until the source says yes.
 	int Attempts = 0;
-	while (!Source->RequestSourceShutdown())
+	while (true)
 	{
-		if (++Attempts > 1000)
+		bool bDone = false;
+		{
+			std::lock_guard<std::recursive_mutex> Access(CollectionAccess);
+			bDone = Source->RequestSourceShutdown();
+		}
+		if (bDone)
+		{
+			break;
+		}
+		if (++Attempts > 5000)
 		{
 			Violation("RequestSourceShutdown never returned true");
 			break;
@@ -170,6 +180,7 @@ void FRecordingLiveLinkClient::PushSubjectStaticData_AnyThread(const FLiveLinkSu
 	Push.Source = SubjectKey.Source;
 	Push.Subject = ToUtf8(SubjectKey.SubjectName.Name.ToString());
 	Push.bFromTestThread = std::this_thread::get_id() == TestThread;
+	std::lock_guard<std::recursive_mutex> Access(CollectionAccess);
 	const FLiveLinkBaseStaticData* Data = StaticData.Cast<FLiveLinkBaseStaticData>();
 	std::vector<std::string> Lowered;
 	if (Data != nullptr)
@@ -226,6 +237,7 @@ void FRecordingLiveLinkClient::PushSubjectFrameData_AnyThread(const FLiveLinkSub
 	Push.Source = SubjectKey.Source;
 	Push.Subject = ToUtf8(SubjectKey.SubjectName.Name.ToString());
 	Push.bFromTestThread = std::this_thread::get_id() == TestThread;
+	std::lock_guard<std::recursive_mutex> Access(CollectionAccess);
 	const FLiveLinkBaseFrameData* Data = FrameData.Cast<FLiveLinkBaseFrameData>();
 	if (Data != nullptr)
 	{
@@ -275,6 +287,7 @@ void FRecordingLiveLinkClient::RemoveSubject_AnyThread(const FLiveLinkSubjectKey
 	Push.Kind = FRecordedPush::EKind::Remove;
 	Push.Source = SubjectName.Source;
 	Push.Subject = ToUtf8(SubjectName.SubjectName.Name.ToString());
+	std::lock_guard<std::recursive_mutex> Access(CollectionAccess);
 	std::lock_guard<std::mutex> Guard(Mutex);
 	if (!IsLive(SubjectName.Source))
 	{
@@ -293,6 +306,7 @@ void FRecordingLiveLinkClient::RemoveSubject_AnyThread(const FLiveLinkSubjectKey
 
 void FRecordingLiveLinkClient::Tick()
 {
+	std::lock_guard<std::recursive_mutex> Access(CollectionAccess);
 	std::vector<TSharedPtr<ILiveLinkSource>> Live;
 	{
 		std::lock_guard<std::mutex> Guard(Mutex);

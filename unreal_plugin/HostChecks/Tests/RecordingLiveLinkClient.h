@@ -3,6 +3,11 @@
 // and records every push. It also checks what the engine's client would reject or what would be a bug:
 // a push from a source that was shut down, a frame before its static data or with a value count that
 // differs from the static names, a role other than Basic, repeated names.
+//
+// Like the engine's client in several 4.2x-5.x versions, it holds one lock (CollectionAccess) while it
+// calls a source's Update and RequestSourceShutdown, and takes the same lock in every Push*_AnyThread:
+// a source that pushes from its thread while holding a lock Update needs, or that waits for its thread
+// in RequestSourceShutdown while that thread pushes, deadlocks here as it would in the engine.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -84,7 +89,8 @@ private:
 	bool IsLive(FGuid SourceGuid) const;  // Mutex held
 
 	const std::thread::id TestThread;
-	mutable std::mutex Mutex;
+	std::recursive_mutex CollectionAccess;  // the engine client's lock around ticks and pushes
+	mutable std::mutex Mutex;               // this recorder's own state
 	std::vector<FEntry> Entries;
 	std::vector<FRecordedPush> Recorded;
 	std::vector<std::string> ViolationList;

@@ -28,6 +28,8 @@ namespace PmmtalkLiveLinkSourcePrivate
 constexpr int32 ReceiveBufferBytes = 1024 * 1024;
 /** How long the receiver thread waits for a datagram before it looks at its stop flag. */
 constexpr double ReceiveWaitMilliseconds = 50.0;
+/** The packets-per-second in the status is counted over windows this long. */
+constexpr double RateWindowSeconds = 0.5;
 /** No datagram for this long and the status says "waiting" instead of "receiving". */
 constexpr double WaitingAfterSeconds = 2.0;
 /** The local time zone's offset (for frame times of day) is re-read this often: daylight saving. */
@@ -68,10 +70,12 @@ void FPmmtalkLiveLinkSource::ReceiveClient(ILiveLinkClient* InClient, FGuid InSo
 		// The expected subjects appear at once, with the 61 Live Link Face curves, before any packet.
 		Output.Clear();
 		Core.Announce(Output);
-		PushOutput();
+		QueueOutput();
 	}
+	DrainQueue();
 	StartReceiver();
-	RefreshStatus(FPlatformTime::Seconds());
+	RateWindowStartSeconds = FPlatformTime::Seconds();
+	RefreshStatus(RateWindowStartSeconds);
 }
 
 void FPmmtalkLiveLinkSource::InitializeSettings(ULiveLinkSourceSettings* Settings)
@@ -106,8 +110,9 @@ void FPmmtalkLiveLinkSource::Update()
 		}
 		Output.Clear();
 		Core.Tick(Now, Output);
-		PushOutput();
+		QueueOutput();
 	}
+	DrainQueue();
 	RefreshStatus(Now);
 }
 
@@ -119,10 +124,19 @@ bool FPmmtalkLiveLinkSource::IsSourceStillValid() const
 bool FPmmtalkLiveLinkSource::RequestSourceShutdown()
 {
 	bStopping = true;
-	StopReceiver();  // joins the receiver thread: no datagram is handled after this
+	if (DatagramsInFlight > 0)
+	{
+		// The receiver thread may be waiting for the client's lock, which the client may hold while it
+		// asks us: answer "not yet" and let the client ask again next tick.
+		return false;
+	}
+	// From here no datagram touches the client (the flag is set and none is in flight), so joining the
+	// receiver thread takes at most its wait time.
+	StopReceiver();
 	{
 		FScopeLock ScopeLock(&Lock);
-		Client = nullptr;  // nor does Update push anything after this
+		Client = nullptr;  // nor does Update or a settings change push anything after this
+		Queue.clear();
 	}
 	ListenState = EListenState::Stopped;
 	RefreshStatus(FPlatformTime::Seconds());
@@ -243,11 +257,9 @@ void FPmmtalkLiveLinkSource::Reconfigure(const Pmmtalk::FSourceConfig& NewConfig
 		Config = NewConfig;
 		Output.Clear();
 		Core.SetSettings(Pmmtalk::FReceiverSettings::FromConfig(Config), Output);
-		if (Client != nullptr)
-		{
-			PushOutput();
-		}
+		QueueOutput();
 	}
+	DrainQueue();
 	if (bRebind)
 	{
 		StartReceiver();
@@ -256,71 +268,125 @@ void FPmmtalkLiveLinkSource::Reconfigure(const Pmmtalk::FSourceConfig& NewConfig
 
 void FPmmtalkLiveLinkSource::HandleDatagram(const FArrayReaderPtr& Datagram, const FIPv4Endpoint& /*Sender*/)
 {
-	if (bStopping || !Datagram.IsValid())
+	// Counted before the stop flag is read (and shutdown sets the flag before it reads the count), so
+	// shutdown either sees this datagram in flight or this datagram sees the flag.
+	++DatagramsInFlight;
+	if (!bStopping && Datagram.IsValid())
 	{
-		return;
+		const double Now = FPlatformTime::Seconds();
+		const double NowUnix = PmmtalkLiveLinkSourcePrivate::NowUnixSeconds();
+		{
+			FScopeLock ScopeLock(&Lock);
+			Output.Clear();
+			Core.Receive(Datagram->GetData(), size_t(Datagram->Num()), Now, NowUnix, Output);
+			QueueOutput();
+		}
+		DrainQueue();
 	}
-	const double Now = FPlatformTime::Seconds();
-	const double NowUnix = PmmtalkLiveLinkSourcePrivate::NowUnixSeconds();
-	FScopeLock ScopeLock(&Lock);
-	if (Client == nullptr)
-	{
-		return;
-	}
-	Output.Clear();
-	Core.Receive(Datagram->GetData(), size_t(Datagram->Num()), Now, NowUnix, Output);
-	PushOutput();
+	--DatagramsInFlight;
 }
 
-void FPmmtalkLiveLinkSource::PushOutput()
+void FPmmtalkLiveLinkSource::QueueOutput()
 {
-	for (const std::string& Line : Output.Logs)
-	{
-		UE_LOG(LogPmmtalkLiveLink, Warning, TEXT("%s"), *PmmtalkLiveLink::ToFString(Line));
-	}
 	if (Client == nullptr)
 	{
-		return;
+		return;  // shut down, or not added yet: nothing to tell
 	}
-	for (const Pmmtalk::FPush& Push : Output.Pushes)
+	for (Pmmtalk::FPush& Push : Output.Pushes)
 	{
-		const FLiveLinkSubjectKey SubjectKey(SourceGuid, FName(*PmmtalkLiveLink::ToFString(Push.Subject)));
-		switch (Push.Kind)
+		Queue.push_back(MoveTemp(Push));
+	}
+	for (std::string& Line : Output.Logs)
+	{
+		QueuedLogs.push_back(MoveTemp(Line));
+	}
+	Output.Clear();
+}
+
+void FPmmtalkLiveLinkSource::DrainQueue()
+{
+	std::vector<Pmmtalk::FPush> Batch;
+	std::vector<std::string> Logs;
+	{
+		FScopeLock ScopeLock(&Lock);
+		if (bDraining || (Queue.empty() && QueuedLogs.empty()))
 		{
-		case Pmmtalk::EPushKind::StaticData:
+			return;  // nothing to push, or another thread is pushing: it takes what was just queued too, in order
+		}
+		bDraining = true;
+	}
+	while (true)
+	{
+		ILiveLinkClient* Target = nullptr;
+		FGuid Guid;
+		double UtcOffset = 0.0;
 		{
-			FLiveLinkStaticDataStruct StaticData(FLiveLinkBaseStaticData::StaticStruct());
-			FLiveLinkBaseStaticData* BaseStatic = StaticData.Cast<FLiveLinkBaseStaticData>();
-			BaseStatic->PropertyNames.Reserve(int32(Push.Names.size()));
-			for (const std::string& Name : Push.Names)
+			FScopeLock ScopeLock(&Lock);
+			if (Queue.empty() && QueuedLogs.empty())
 			{
-				BaseStatic->PropertyNames.Add(FName(*PmmtalkLiveLink::ToFString(Name)));
+				bDraining = false;
+				return;
 			}
-			Client->PushSubjectStaticData_AnyThread(SubjectKey, ULiveLinkBasicRole::StaticClass(), MoveTemp(StaticData));
-			break;
+			Batch.swap(Queue);
+			Logs.swap(QueuedLogs);
+			Target = Client;
+			Guid = SourceGuid;
+			UtcOffset = UtcOffsetSeconds;
 		}
-		case Pmmtalk::EPushKind::FrameData:
+		for (const std::string& Line : Logs)
 		{
-			FLiveLinkFrameDataStruct FrameData(FLiveLinkBaseFrameData::StaticStruct());
-			FLiveLinkBaseFrameData* BaseFrame = FrameData.Cast<FLiveLinkBaseFrameData>();
-			BaseFrame->PropertyValues.Reserve(int32(Push.Values.size()));
-			for (const float Value : Push.Values)
+			UE_LOG(LogPmmtalkLiveLink, Warning, TEXT("%s"), *PmmtalkLiveLink::ToFString(Line));
+		}
+		if (Target != nullptr)
+		{
+			for (const Pmmtalk::FPush& Push : Batch)
 			{
-				BaseFrame->PropertyValues.Add(Value);
+				PushToClient(*Target, Guid, UtcOffset, Push);
 			}
-			// World time from the capture time when the sender gave one (Live Link keeps the clock offset).
-			BaseFrame->WorldTime = Push.bHasSenderTime ? FLiveLinkWorldTime(Push.SenderUnixSeconds) : FLiveLinkWorldTime();
-			const double FrameUnixSeconds = Push.bHasSenderTime ? Push.SenderUnixSeconds : PmmtalkLiveLinkSourcePrivate::NowUnixSeconds();
-			const Pmmtalk::FSceneFrame Scene = Pmmtalk::SceneFrameOfDay(FrameUnixSeconds, UtcOffsetSeconds, Push.Rate);
-			BaseFrame->MetaData.SceneTime = FQualifiedFrameTime(FFrameTime(FFrameNumber(Scene.Frame), Scene.SubFrame),
-				FFrameRate(Push.Rate.Numerator, Push.Rate.Denominator));
-			Client->PushSubjectFrameData_AnyThread(SubjectKey, MoveTemp(FrameData));
-			break;
 		}
-		case Pmmtalk::EPushKind::RemoveSubject:
-			Client->RemoveSubject_AnyThread(SubjectKey);
-			break;
+		Batch.clear();
+		Logs.clear();
+	}
+}
+
+void FPmmtalkLiveLinkSource::PushToClient(ILiveLinkClient& Target, const FGuid& Guid, double UtcOffset, const Pmmtalk::FPush& Push) const
+{
+	const FLiveLinkSubjectKey SubjectKey(Guid, FName(*PmmtalkLiveLink::ToFString(Push.Subject)));
+	switch (Push.Kind)
+	{
+	case Pmmtalk::EPushKind::StaticData:
+	{
+		FLiveLinkStaticDataStruct StaticData(FLiveLinkBaseStaticData::StaticStruct());
+		FLiveLinkBaseStaticData* BaseStatic = StaticData.Cast<FLiveLinkBaseStaticData>();
+		BaseStatic->PropertyNames.Reserve(int32(Push.Names.size()));
+		for (const std::string& Name : Push.Names)
+		{
+			BaseStatic->PropertyNames.Add(FName(*PmmtalkLiveLink::ToFString(Name)));
 		}
+		Target.PushSubjectStaticData_AnyThread(SubjectKey, ULiveLinkBasicRole::StaticClass(), MoveTemp(StaticData));
+		break;
+	}
+	case Pmmtalk::EPushKind::FrameData:
+	{
+		FLiveLinkFrameDataStruct FrameData(FLiveLinkBaseFrameData::StaticStruct());
+		FLiveLinkBaseFrameData* BaseFrame = FrameData.Cast<FLiveLinkBaseFrameData>();
+		BaseFrame->PropertyValues.Reserve(int32(Push.Values.size()));
+		for (const float Value : Push.Values)
+		{
+			BaseFrame->PropertyValues.Add(Value);
+		}
+		// World time from the capture time when the sender gave one (Live Link keeps the clock offset).
+		BaseFrame->WorldTime = Push.bHasSenderTime ? FLiveLinkWorldTime(Push.SenderUnixSeconds) : FLiveLinkWorldTime();
+		const double FrameUnixSeconds = Push.bHasSenderTime ? Push.SenderUnixSeconds : PmmtalkLiveLinkSourcePrivate::NowUnixSeconds();
+		const Pmmtalk::FSceneFrame Scene = Pmmtalk::SceneFrameOfDay(FrameUnixSeconds, UtcOffset, Push.Rate);
+		BaseFrame->MetaData.SceneTime = FQualifiedFrameTime(FFrameTime(FFrameNumber(Scene.Frame), Scene.SubFrame),
+			FFrameRate(Push.Rate.Numerator, Push.Rate.Denominator));
+		Target.PushSubjectFrameData_AnyThread(SubjectKey, MoveTemp(FrameData));
+		break;
+	}
+	case Pmmtalk::EPushKind::RemoveSubject:
+		Target.RemoveSubject_AnyThread(SubjectKey);
+		break;
 	}
 }
 
@@ -339,7 +405,7 @@ void FPmmtalkLiveLinkSource::RefreshStatus(double NowSeconds)
 		Problem = Core.LastProblem();
 	}
 	const double Elapsed = NowSeconds - RateWindowStartSeconds;
-	if (Elapsed >= 1.0 || Datagrams < RateWindowStartDatagrams)
+	if (Elapsed >= PmmtalkLiveLinkSourcePrivate::RateWindowSeconds || Datagrams < RateWindowStartDatagrams)
 	{
 		PacketsPerSecond = Elapsed > 0.0 && Datagrams >= RateWindowStartDatagrams
 			? double(Datagrams - RateWindowStartDatagrams) / Elapsed

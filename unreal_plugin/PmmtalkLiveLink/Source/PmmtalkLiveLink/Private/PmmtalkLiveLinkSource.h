@@ -2,9 +2,14 @@
 // behind one lock, and the Live Link client it pushes to.
 //
 // Threads: the receiver thread decodes each datagram and pushes static data and frames to the client
-// directly (pushing is allowed from any thread); the game thread calls Update (keep-alive, status),
-// the settings callbacks and RequestSourceShutdown. The lock guards the core, the client pointer and
-// the output buffer; it is never held while the receiver thread is joined.
+// itself (pushing is allowed from any thread); the game thread calls Update (keep-alive, status), the
+// settings callbacks and RequestSourceShutdown.
+//
+// Locks: the engine's client, in several versions, holds its own lock while it calls Update and
+// RequestSourceShutdown, and takes it in every push. So this source never calls the client while
+// holding its lock (Lock guards the core and a queue of pushes; whichever thread finds no other thread
+// pushing drains the queue, in order, with Lock released), and RequestSourceShutdown never waits for a
+// datagram being handled: it says "not yet" and is asked again next tick.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -17,6 +22,8 @@
 #include "Core/PmmtalkReceiver.h"
 
 #include <atomic>
+#include <string>
+#include <vector>
 
 class FSocket;
 class ILiveLinkClient;
@@ -56,8 +63,11 @@ private:
 	void StopReceiver();
 	void Reconfigure(const Pmmtalk::FSourceConfig& NewConfig);
 	void HandleDatagram(const FArrayReaderPtr& Datagram, const FIPv4Endpoint& Sender);
-	/** Turns the core's output into Live Link calls. Lock must be held. */
-	void PushOutput();
+	/** Moves the core's output to the queue. Lock must be held. */
+	void QueueOutput();
+	/** Pushes the queue to the client, unless another thread is at it (it pushes these too). Lock must not be held. */
+	void DrainQueue();
+	void PushToClient(ILiveLinkClient& Target, const FGuid& Guid, double UtcOffset, const Pmmtalk::FPush& Push) const;
 	void RefreshStatus(double NowSeconds);
 
 	// Game thread only.
@@ -76,10 +86,15 @@ private:
 	mutable FCriticalSection Lock;
 	Pmmtalk::FReceiver Core;
 	Pmmtalk::FReceiverOutput Output;
+	std::vector<Pmmtalk::FPush> Queue;
+	std::vector<std::string> QueuedLogs;
+	bool bDraining = false;
 	ILiveLinkClient* Client = nullptr;
 	FGuid SourceGuid;
 	double UtcOffsetSeconds = 0.0;
 
-	/** Set first thing in RequestSourceShutdown: a datagram already being handled is then dropped. */
+	/** Set first thing in RequestSourceShutdown: datagrams that arrive later touch nothing. */
 	std::atomic<bool> bStopping{false};
+	/** Datagrams being handled by the receiver thread (0 or 1): shutdown waits for 0, across ticks. */
+	std::atomic<int32> DatagramsInFlight{0};
 };
