@@ -6,7 +6,7 @@
 # datagram parser for UNREAL_FUZZ_SECONDS (default 60) from the fixtures. Run by `make test` and
 # `make unreal-check`; exits non-zero on any failure.
 #
-# Installs clang, its sanitizer/libFuzzer runtime, CMake and Ninja with apt-get when run as root.
+# Installs clang, its sanitizer/libFuzzer runtime, CMake (and Ninja) with apt-get when run as root and missing.
 # Environment: PYTHON (default .venv/bin/python), UNREAL_CHECK_JOBS (default 2),
 # UNREAL_FUZZ_SECONDS (default 60), UNREAL_CHECK_BUILD (default build/unreal-host).
 set -euo pipefail
@@ -32,11 +32,15 @@ apt_install() {
   apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# Debian package -> the command it provides; a command already on PATH (installed some other way) will do.
+has() { dpkg -s "$1" >/dev/null 2>&1 || command -v "$2" >/dev/null; }
 missing=()
-for pkg in clang cmake ninja-build; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
+has clang clang++ || missing+=(clang)
+has cmake cmake || missing+=(cmake)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+if ! has ninja-build ninja && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt_install ninja-build  # optional: faster builds; make does otherwise
+fi
 command -v clang++ >/dev/null || die "clang++ is not on PATH"
 
 # libFuzzer and the sanitizer runtimes come in libclang-rt-N-dev (N = clang's major version) on Debian 12+.
