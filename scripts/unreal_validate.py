@@ -9,7 +9,7 @@ Unreal's header tool (UHT) that a C++ compiler does not enforce, since UHT canno
   stubs' leaves it public); U/F prefixes; a Category on every edited or Blueprint-visible property and
   on every Blueprint function; static Blueprint library functions; only reflectable types in reflected
   declarations; no reflected declaration inside a namespace;
-- the protocol core (Private/Core) includes only the standard library and itself; no source of the
+- the protocol core (Private/Protocol) includes only the standard library and itself; no source of the
   plugin throws, catches or uses RTTI (Unreal builds modules without exceptions and RTTI).
 
     python scripts/unreal_validate.py     # exit 1 and one line per problem
@@ -181,7 +181,7 @@ def check_sources(problems: list[str]) -> None:
         for word in ("throw", "try", "catch", "dynamic_cast", "typeid"):
             if re.search(rf"\b{word}\b", text):
                 problems.append(f"{shown}: uses {word} (Unreal builds modules without exceptions and RTTI)")
-        if path.parent.name == "Core":
+        if path.parent.name == "Protocol":
             for include in re.findall(r'#include\s+([<"][^">]+[">])', text):
                 if include.startswith('"') and not re.fullmatch(r'"Pmmtalk\w+\.h"', include):
                     problems.append(f"{shown}: the protocol core includes only the standard library and itself, not {include}")

@@ -1,15 +1,15 @@
-// Unit tests of the protocol core (Private/Core): OSC reading, the wire messages, the receiver's rules
+// Unit tests of the protocol core (Private/Protocol): OSC reading, the wire messages, the receiver's rules
 // (docs/protocol.md section 2.7) and the connection string. Built with AddressSanitizer and
 // UndefinedBehaviorSanitizer, without exceptions or RTTI (as Unreal builds the same headers).
 
 #include "HostTest.h"
 #include "OscBuilder.h"
 
-#include "Core/PmmtalkConnection.h"
-#include "Core/PmmtalkCurves.h"
-#include "Core/PmmtalkOsc.h"
-#include "Core/PmmtalkReceiver.h"
-#include "Core/PmmtalkWire.h"
+#include "Protocol/PmmtalkConnection.h"
+#include "Protocol/PmmtalkCurves.h"
+#include "Protocol/PmmtalkOsc.h"
+#include "Protocol/PmmtalkReceiver.h"
+#include "Protocol/PmmtalkWire.h"
 
 #include <climits>
 #include <cmath>

@@ -5,9 +5,9 @@
 
 #include "HostTest.h"
 
-#include "Core/PmmtalkOsc.h"
-#include "Core/PmmtalkReceiver.h"
-#include "Core/PmmtalkWire.h"
+#include "Protocol/PmmtalkOsc.h"
+#include "Protocol/PmmtalkReceiver.h"
+#include "Protocol/PmmtalkWire.h"
 
 #include <cmath>
 #include <cstdlib>

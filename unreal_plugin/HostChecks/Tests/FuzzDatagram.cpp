@@ -6,10 +6,10 @@
 
 #include "OscBuilder.h"
 
-#include "Core/PmmtalkConnection.h"
-#include "Core/PmmtalkCurves.h"
-#include "Core/PmmtalkOsc.h"
-#include "Core/PmmtalkReceiver.h"
+#include "Protocol/PmmtalkConnection.h"
+#include "Protocol/PmmtalkCurves.h"
+#include "Protocol/PmmtalkOsc.h"
+#include "Protocol/PmmtalkReceiver.h"
 
 #include <cmath>
 #include <cstddef>

@@ -14,8 +14,8 @@
 #include "PmmtalkLiveLinkSourceFactory.h"
 #include "PmmtalkLiveLinkSourceSettings.h"
 
-#include "Core/PmmtalkCurves.h"
-#include "Core/PmmtalkWire.h"
+#include "Protocol/PmmtalkCurves.h"
+#include "Protocol/PmmtalkWire.h"
 
 IModuleInterface* PmmStubCreateModule_PmmtalkLiveLink();
 

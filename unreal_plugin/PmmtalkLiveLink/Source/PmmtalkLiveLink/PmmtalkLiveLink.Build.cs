@@ -1,5 +1,5 @@
 // The plugin's one Runtime module. It depends on Live Link's interface, not on Epic's OSC plugin: the OSC
-// parsing is our own (Private/Core, standard C++ only, checked on the host by unreal_plugin/HostChecks).
+// parsing is our own (Private/Protocol, standard C++ only, checked on the host by unreal_plugin/HostChecks).
 
 using UnrealBuildTool;
 
@@ -8,6 +8,9 @@ public class PmmtalkLiveLink : ModuleRules
 	public PmmtalkLiveLink(ReadOnlyTargetRules Target) : base(Target)
 	{
 		PCHUsage = PCHUsageMode.UseExplicitOrSharedPCHs;
+
+		// The sources include the protocol core as "Protocol/PmmtalkReceiver.h", relative to Private/.
+		PrivateIncludePaths.Add(System.IO.Path.Combine(ModuleDirectory, "Private"));
 
 		PublicDependencyModuleNames.AddRange(new string[]
 		{

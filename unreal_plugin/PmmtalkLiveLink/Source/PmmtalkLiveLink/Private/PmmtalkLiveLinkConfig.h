@@ -4,7 +4,7 @@
 #include "CoreMinimal.h"
 #include "PmmtalkLiveLinkOptions.h"
 
-#include "Core/PmmtalkConnection.h"
+#include "Protocol/PmmtalkConnection.h"
 
 #include <string>
 

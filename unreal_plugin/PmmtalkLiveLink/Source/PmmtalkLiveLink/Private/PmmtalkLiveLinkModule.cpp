@@ -5,7 +5,7 @@
 #include "Modules/ModuleManager.h"
 #include "PmmtalkLiveLinkLog.h"
 
-#include "Core/PmmtalkWire.h"
+#include "Protocol/PmmtalkWire.h"
 
 DEFINE_LOG_CATEGORY(LogPmmtalkLiveLink);
 

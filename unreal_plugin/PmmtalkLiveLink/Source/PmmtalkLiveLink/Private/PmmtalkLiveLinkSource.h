@@ -1,4 +1,4 @@
-// The Live Link source: a UDP socket and its receiver thread, the protocol core (Core/PmmtalkReceiver.h)
+// The Live Link source: a UDP socket and its receiver thread, the protocol core (Protocol/PmmtalkReceiver.h)
 // behind one lock, and the Live Link client it pushes to.
 //
 // Threads: the receiver thread decodes each datagram and pushes static data and frames to the client
@@ -18,8 +18,8 @@
 #include "ILiveLinkSource.h"
 #include "Templates/UniquePtr.h"
 
-#include "Core/PmmtalkConnection.h"
-#include "Core/PmmtalkReceiver.h"
+#include "Protocol/PmmtalkConnection.h"
+#include "Protocol/PmmtalkReceiver.h"
 
 #include <atomic>
 #include <string>
