@@ -74,8 +74,8 @@ AUDIO_TEXT = "PMMTalk, audio + text, offline"
 AUDIO_ONLY = "PMMTalk, audio only (text branch absent), offline"
 VISUAL = "PMMTalk, audio + text + visual"
 OFFLINE_PHONETIC = "phonetic, offline recognition"
-SHORT = {PMMTALK: "PMMTalk live", PHONETIC: "phonetic live", LOUDNESS: "loudness jaw", AUDIO_TEXT: "PMMTalk offline",
-         AUDIO_ONLY: "PMMTalk audio only", OFFLINE_PHONETIC: "phonetic offline"}
+SHORT = {PMMTALK: "PMMTalk live", PHONETIC: "phonetic live", LOUDNESS: "loudness jaw", AUDIO_ONLY: "PMMTalk audio only",
+         OFFLINE_PHONETIC: "phonetic offline"}
 """Names for plots and one-line comparisons."""
 LIVE_SYSTEMS = (PMMTALK, PHONETIC, LOUDNESS)
 OFFLINE_SYSTEMS = (AUDIO_TEXT, AUDIO_ONLY, VISUAL, OFFLINE_PHONETIC)
