@@ -173,7 +173,7 @@ def live_config(**overrides) -> ModelConfig:
     look-ahead (83 ms, plus the 12.5 ms of the last filterbank window: under the 100 ms default)."""
     base = dict(fps=60, audio_encoder="mel", mel_channels=160, text_input="visemes", word_encoder=None,
                 d_model=160, decoder_layers=2, decoder_heads=4, decoder_ff=480, dropout=0.1,
-                viseme_residual=True, audio_dropout=0.3, lookahead_frames=5, context_frames=120,
+                viseme_residual=True, audio_dropout=0.15, lookahead_frames=5, context_frames=120,
                 modality_dropout=0.2, w_motion=1.0)
     base.update(overrides)
     return ModelConfig(**base)
