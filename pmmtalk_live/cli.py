@@ -222,9 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="arkit",
                    help="retarget preset name or YAML file (default: arkit; metahuman for MetaHumans)")
     p.add_argument("--fps", type=int, choices=(30, 60), default=60, help="frame rate (default: 60)")
-    p.add_argument("--animator", choices=("phonetic", "pmmtalk"), default="phonetic",
-                   help="phonetic (phones -> visemes) or pmmtalk (the model; needs --ckpt)")
-    p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name")
+    p.add_argument("--animator", choices=("phonetic", "pmmtalk"), default="pmmtalk",
+                   help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
+    p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
+                   "(default: the shipped model)")
     p.add_argument("--slate", help="slate name (default: from the input file name)")
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
     p.add_argument("--subject", default="pmmtalk", help="subject name in the file name (default: pmmtalk)")
@@ -315,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--raw-format", choices=("s16le", "s32le", "f32le"), help="stdin: sample format (default s16le)")
     anim = p.add_argument_group("animation")
     anim.add_argument("--preset", help="retarget preset name or YAML file (default: metahuman); reloads on change")
-    anim.add_argument("--animator", choices=("phonetic", "pmmtalk"), help="the animator (default: phonetic)")
-    anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name")
+    anim.add_argument("--animator", choices=("phonetic", "pmmtalk"),
+                      help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
+    anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
+                      "(default: the shipped model)")
     anim.add_argument("--fps", type=int, choices=(30, 60), help="output frame rate (default: 60)")
     anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
                       "(default: 100; less = lower latency, less anticipation)")

@@ -53,9 +53,10 @@ class ServeConfig:
     raw_channels: int = 1
     raw_format: str = "s16le"
     preset: str = "metahuman"
-    animator: str = "phonetic"
+    animator: str = "pmmtalk"
     ckpt: str | None = None
-    """The PMMTalk model (``animator: pmmtalk``): a run folder or a packaged model name."""
+    """The PMMTalk model (``animator: pmmtalk``): a run folder or a packaged model name; None = the
+    shipped default model."""
     fps: int = 60
     lookahead_ms: float = 100.0
     hop_ms: float = 10.0

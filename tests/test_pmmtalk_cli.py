@@ -60,7 +60,8 @@ def test_serve_with_the_model(run_folder, clip):
     assert "animator: pmmtalk" in result.stderr
 
 
-def test_model_without_a_checkpoint_is_one_line(clip, tmp_path):
-    result = subprocess.run(CLI + ["animate", str(clip), "-o", str(tmp_path), "--animator", "pmmtalk"],
+def test_a_missing_checkpoint_is_one_line(clip, tmp_path):
+    result = subprocess.run(CLI + ["animate", str(clip), "-o", str(tmp_path), "--ckpt", str(tmp_path / "nosuch")],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--ckpt" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "nosuch" in result.stderr
+    assert "packaged: default" in result.stderr  # it names the shipped model

@@ -20,6 +20,9 @@ import numpy as np
 from ..tracks import Audio, CurveTrack
 
 ANIMATORS = ("phonetic", "pmmtalk")
+DEFAULT_ANIMATOR = "pmmtalk"
+DEFAULT_MODEL = "default"
+"""The PMMTalk checkpoint shipped in the package (``pmmtalk_live/data/models/default``, ``make model``)."""
 
 
 class Animator(Protocol):
@@ -72,7 +75,8 @@ class LiveAnimator(Protocol):
 
 
 def make_animator(name: str, ckpt: str | None = None) -> Animator:
-    """``phonetic``, or ``pmmtalk`` with ``ckpt`` (a run folder or a packaged model name)."""
+    """``phonetic``, or ``pmmtalk`` with ``ckpt`` (a run folder or a packaged model name; None = the
+    shipped ``DEFAULT_MODEL``)."""
     if name == "phonetic":
         from .phonetic import PhoneticAnimator
 
@@ -99,8 +103,4 @@ def make_live_animator(name: str, fps: float, lookahead_s: float, ckpt: str | No
 
 
 def _need_ckpt(ckpt: str | None) -> str:
-    if not ckpt:
-        from ..errors import PmmtalkError
-
-        raise PmmtalkError("the pmmtalk animator needs a model: --ckpt RUN_FOLDER (or a packaged model name)")
-    return ckpt
+    return ckpt or DEFAULT_MODEL

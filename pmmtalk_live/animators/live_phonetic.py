@@ -72,8 +72,11 @@ class PhoneStream:
     seconds from the stream's first sample; skipped audio has no phones.
     """
 
-    def __init__(self, prime_s: float = PRIME_S):
-        self.decoder = phone_source.new_phone_decoder()
+    def __init__(self, prime_s: float = PRIME_S, decoder=None):
+        """``decoder``: a pocketsphinx decoder to reuse (``release_decoder`` of an earlier stream: no
+        utterance open), keeping the cepstral mean it adapted; None = a new one, primed."""
+        reused = decoder is not None
+        self.decoder = decoder if reused else phone_source.new_phone_decoder()
         self.done: list[Phone] = []  # ended utterances and pauses, in time order
         self.utterance_start: int | None = None  # stream sample; None while idle
         self.pause_start = 0  # stream sample where the current pause began (while idle)
@@ -83,8 +86,15 @@ class PhoneStream:
         self._loud_run = 0  # samples: the current run of non-quiet hops (idle) ...
         self._quiet_run = 0  # ... and of quiet hops (in an utterance)
         self._hops = 0  # hops decoded
-        if prime_s > 0:
+        if prime_s > 0 and not reused:
             self._prime(prime_s)
+
+    def release_decoder(self):
+        """End the stream's utterance and hand over its decoder (built in about 0.15 s) for a new
+        stream to reuse; this stream must not be used after."""
+        self.end()
+        decoder, self.decoder = self.decoder, None
+        return decoder
 
     def push(self, hop: np.ndarray, quiet: bool) -> None:
         """The next hop of audio (float32, up to ``HOP_SAMPLES``) and whether it is a pause."""
@@ -206,12 +216,12 @@ class LivePhoneticAnimator:
 
     name = "phonetic"
 
-    def __init__(self, fps: float, lookahead_s: float = 0.1, prime_s: float = PRIME_S):
+    def __init__(self, fps: float, lookahead_s: float = 0.1, prime_s: float = PRIME_S, decoder=None):
         if fps <= 0 or lookahead_s < 0:
             raise ValueError(f"need fps > 0 and lookahead_s >= 0, got {fps}, {lookahead_s}")
         self.fps = float(fps)
         self.lookahead_s = float(lookahead_s)
-        self.recogniser = PhoneStream(prime_s)
+        self.recogniser = PhoneStream(prime_s, decoder)
         self.loudness = LiveLoudness(SAMPLE_RATE_HZ, self.fps)
         self._received = 0  # stream samples received or skipped
         self._pending = np.zeros(0, np.float32)  # the part of a hop not yet decoded

@@ -24,6 +24,11 @@ from ..tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, num_frames_for
 from . import LiveCoeffs
 
 
+HOP_SAMPLES = SAMPLE_RATE_HZ // 100
+WARM_UP_HOPS = 30
+"""0.3 s of silence through a throwaway session when the animator is built."""
+
+
 def _model(ckpt: PMMTalk | str | Path) -> PMMTalk:
     return ckpt.eval() if isinstance(ckpt, PMMTalk) else load_model(ckpt)
 
@@ -75,11 +80,23 @@ class LivePMMTalkAnimator:
         self._received = 0  # stream samples received or skipped
         self._next_frame = 0  # next output frame
         self._flushed = False
+        self._warm_up()
         self._start_session()
 
-    def _start_session(self) -> None:
-        """A model stream from the current stream position."""
+    def _warm_up(self) -> None:
+        """Run a throwaway session on a little silence, so that the first real hops do not pay for
+        first calls (library set-up, caches): a slow first hop would make the engine skip audio."""
         self.session = StreamSession(self.model, self.style)
+        silence = np.zeros(HOP_SAMPLES, np.float32)
+        for _ in range(WARM_UP_HOPS):
+            self.session.push(silence)
+
+    def _start_session(self) -> None:
+        """A model stream from the current stream position (after a gap, the recogniser's decoder is
+        reused: building one costs 0.15 s, which would make a slow machine fall further behind)."""
+        previous = getattr(self, "session", None)
+        decoder = previous.release_decoder() if previous is not None else None
+        self.session = StreamSession(self.model, self.style, recogniser_decoder=decoder)
         self._session_start = self._received  # stream sample of the session's first sample
         self._coeffs = np.zeros((0, rig.NUM_COEFFS), np.float32)  # model frames from _coeffs_first
         self._coeffs_first = 0

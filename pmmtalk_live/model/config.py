@@ -94,6 +94,10 @@ class ModelConfig:
     face afresh, coeffs = sigmoid(logit(visemes) + decoder output) where the text is there (a plain
     sigmoid where it is not). Where the audio is unlike anything in training (a real voice after
     synthetic ones), the correction is what is at stake, not the whole face."""
+    correction_scale: float = 1.0
+    """``viseme_residual``: the decoder's correction is scaled by this at inference (set after
+    training by ``train.calibrate``, on the held-out voices' clean speech: trained mostly on augmented
+    speech, the full correction overcorrects a clean viseme track)."""
     audio_dropout: float = 0.0
     """Per utterance in training, the audio branch is dropped with this chance (never together with
     the text): the model learns what the viseme track alone says."""

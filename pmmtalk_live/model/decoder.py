@@ -112,6 +112,7 @@ class Decoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.lookahead_frames = config.decoder_lookahead
+        self.correction_scale = config.correction_scale
         self.context_frames = config.context_frames
         self.style = nn.Embedding(config.num_styles, config.d_model)
         nn.init.normal_(self.style.weight, std=0.02)
@@ -120,19 +121,34 @@ class Decoder(nn.Module):
         self.norm = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, NUM_COEFFS)
 
-    def forward(self, features: torch.Tensor, styles: torch.Tensor,
-                frame_mask: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
-        """``prior``: (B, T, 32) logits the output corrects (``viseme_residual``), or None."""
+    def forward(self, features: torch.Tensor, styles: torch.Tensor, frame_mask: torch.Tensor | None = None,
+                prior: torch.Tensor | None = None, prior_present: torch.Tensor | None = None) -> torch.Tensor:
+        """``prior``: (B, T, 32) the viseme track the output corrects (``viseme_residual``), or None;
+        ``prior_present`` (B,) bool: the utterances that have it (None = all)."""
         x = features + self.style(styles)[:, None, :]
         positions = torch.arange(x.shape[1], device=x.device)
         for block in self.blocks:
             x = block(x, positions, frame_mask)
-        return self.to_coeffs(x, prior)
+        return self.to_coeffs(x, prior, prior_present)
 
-    def to_coeffs(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
-        """Last block's output (..., D) [+ prior logits (..., 32)] -> coeffs (..., 32) in 0..1."""
+    def to_coeffs(self, x: torch.Tensor, prior: torch.Tensor | None = None,
+                  prior_present: torch.Tensor | None = None) -> torch.Tensor:
+        """Last block's output (..., D) [and the track it corrects (..., 32)] -> coeffs (..., 32) in 0..1."""
         logits = self.head(self.norm(x))
-        return torch.sigmoid(logits if prior is None else logits + prior)
+        if prior is None:
+            return torch.sigmoid(logits)
+        scale = 1.0 if self.training else self.correction_scale  # training learns the whole correction
+        clipped = prior.clamp(PRIOR_CLIP, 1 - PRIOR_CLIP)
+        corrected = (prior + torch.sigmoid(logits * scale + torch.logit(clipped)) - clipped).clamp(0.0, 1.0)
+        if prior_present is None:
+            return corrected
+        return torch.where(prior_present[:, None, None], corrected, torch.sigmoid(logits))
+
+
+PRIOR_CLIP = 0.02
+"""A ``viseme_residual`` decoder adds its output to the track's logit, the track clipped to
+[PRIOR_CLIP, 1 - PRIOR_CLIP] (about +-3.9), and applies the change that makes to the track itself:
+with no correction the output is the track exactly (0 stays 0), not its clipped value."""
 
 
 class DecoderStream:
@@ -238,13 +254,14 @@ class CausalDecoderStream:
                 ff2=(array(block.ff[2].weight).T.copy(), array(block.ff[2].bias))))
         self.norm = (array(decoder.norm.weight), array(decoder.norm.bias), decoder.norm.eps)
         self.head = (array(decoder.head.weight).T.copy(), array(decoder.head.bias))
+        self.correction_scale = decoder.correction_scale
         d = len(self.style)
         self.keys = [np.zeros((b["heads"], 0, d // b["heads"]), np.float32) for b in self.blocks]
         self.values = [k.copy() for k in self.keys]
         self.frames_in = 0
 
     def push(self, features: torch.Tensor | np.ndarray, prior: np.ndarray | None = None) -> torch.Tensor:
-        """features (n, d_model) [and prior logits (n, 32), ``viseme_residual``] -> coeffs (n, 32)."""
+        """features (n, d_model) [and the viseme track it corrects (n, 32), ``viseme_residual``] -> coeffs (n, 32)."""
         x = np.asarray(features, np.float32) + self.style
         n = len(x)
         if n == 0:
@@ -270,9 +287,12 @@ class CausalDecoderStream:
             x = x + hidden @ b["ff2"][0] + b["ff2"][1]
             self.keys[i], self.values[i] = keys[:, -self.past:], values[:, -self.past:]
         out = _layer_norm(x, *self.norm) @ self.head[0] + self.head[1]
-        if prior is not None:
-            out = out + np.asarray(prior, np.float32)
-        return torch.from_numpy((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
+        if prior is None:
+            return torch.from_numpy((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
+        prior = np.asarray(prior, np.float32)
+        clipped = np.clip(prior, PRIOR_CLIP, 1 - PRIOR_CLIP)
+        logits = out * np.float32(self.correction_scale) + np.log(clipped / (1 - clipped))
+        return torch.from_numpy(np.clip(prior + 1.0 / (1.0 + np.exp(-logits)) - clipped, 0.0, 1.0).astype(np.float32))
 
     def flush(self) -> torch.Tensor:
         """Nothing waits: every frame was answered when it came."""

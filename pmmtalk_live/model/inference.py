@@ -38,7 +38,7 @@ from .batch import Batch
 from .checkpoint import CONFIG, WEIGHTS, CheckpointError, load_run
 from .config import ModelConfig
 from .decoder import CausalDecoderStream, DecoderStream
-from .pmmtalk import PMMTalk, viseme_logits
+from .pmmtalk import PMMTalk
 from .recognizers import Transcript
 
 PACKAGED_MODELS = "data/models"
@@ -103,12 +103,12 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
     batch = Batch(audio=torch.from_numpy(samples)[None], audio_lengths=torch.tensor([len(samples)]),
                   frame_mask=torch.ones(1, num_frames, dtype=torch.bool), styles=torch.tensor([style]))
     if model.text is not None and config.text_input == "visemes":
+        from ..phones import align_phones
         from .live_text import viseme_track
-        from .recognizers import _aligned
 
         phones = None  # recognised live, as in training; a transcript's alignment replaces them
         if isinstance(transcript, str):
-            phones = _aligned(audio, transcript, None).phones
+            phones = align_phones(audio, transcript)  # a transcript that cannot be aligned is an error, as for the phonetic animator
         elif transcript is not None:
             phones = transcript.phones
         batch.visemes = torch.from_numpy(viseme_track(samples, config, num_frames, phones=phones))[None]
@@ -142,10 +142,11 @@ def model_coeffs(model: PMMTalk, batch: Batch) -> np.ndarray:
     fused = model.fusion(features, present)
     prior = model.prior(batch, present)
     if fused.shape[1] <= WHOLE_DECODE_FRAMES:
-        coeffs = model.decoder(fused, batch.styles, prior=prior)[0]
+        coeffs = model.decoder(fused, batch.styles, prior=prior,
+                               prior_present=None if prior is None else present["text"])[0]
     elif model.config.decoder_lookahead == 0:
         stream = CausalDecoderStream(model.decoder, int(batch.styles[0]))
-        coeffs = stream.push(fused[0].numpy(), None if prior is None else prior[0].numpy())
+        coeffs = stream.push(fused[0].numpy(), None if prior is None or not present["text"][0] else prior[0].numpy())
     else:
         stream = DecoderStream(model.decoder, int(batch.styles[0]))
         coeffs = torch.cat([stream.push(fused[0]), stream.flush()])
@@ -213,7 +214,9 @@ class StreamSession:
     rounding, whatever the sizes of the pushes. Memory is bounded. Not thread-safe.
     """
 
-    def __init__(self, model: PMMTalk, style: int = 0, text: TextFrames | None = None):
+    def __init__(self, model: PMMTalk, style: int = 0, text: TextFrames | None = None, recogniser_decoder=None):
+        """``recogniser_decoder``: a visemes model's streaming recogniser reuses this pocketsphinx
+        decoder (``release_decoder`` of the session before) instead of building one (0.15 s)."""
         if model.training:
             raise ValueError("StreamSession needs model.eval(): dropout would make it differ from offline")
         self.model = model
@@ -222,7 +225,7 @@ class StreamSession:
         if model.text is not None and text is None and self.config.text_input == "visemes":
             from .live_text import LiveVisemes
 
-            text = LiveVisemes(self.config)
+            text = LiveVisemes(self.config, recogniser_decoder)
         self.text = text if model.text is not None else None
         # a causal decoder answers each frame as it comes: its numpy form saves torch's per-call overhead
         self.decoder = (CausalDecoderStream if self.config.decoder_lookahead == 0 else DecoderStream)(model.decoder, style)
@@ -230,6 +233,12 @@ class StreamSession:
         self._features = torch.zeros(0, self.config.d_model)  # audio features not fused yet, from _next_frame
         self._next_frame = 0  # next frame to fuse
         self._flushed = False
+
+    def release_decoder(self):
+        """The streaming recogniser's decoder, for the next session to reuse (None if it has none);
+        this session must not be used after."""
+        release = getattr(self.text, "release_decoder", None)
+        return release() if release is not None else None
 
     @property
     def latency_s(self) -> float:
@@ -275,7 +284,7 @@ class StreamSession:
                                                torch.ones(1, count, dtype=torch.bool), tensors.get("visemes"))
             present["text"] = torch.tensor([True])
             if self.config.viseme_residual:
-                prior = viseme_logits(tensors["visemes"][0]).numpy()
+                prior = tensors["visemes"][0, :, :NUM_COEFFS].numpy()
         fused = self.model.fusion(features, present)[0]
         coeffs = self.decoder.push(fused, prior) if prior is not None else self.decoder.push(fused)
         self._features = self._features[count:]

@@ -35,9 +35,10 @@ class LiveVisemes:
     Not thread-safe; one per stream. ``frames`` must ask for frames in order (those before are forgotten).
     """
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, decoder=None):
+        """``decoder``: an earlier stream's pocketsphinx decoder to reuse (``release_decoder``)."""
         self.config = config
-        self.animator = LivePhoneticAnimator(config.fps, text_lookahead_s(config))
+        self.animator = LivePhoneticAnimator(config.fps, text_lookahead_s(config), decoder=decoder)
         self._rows = np.zeros((0, VISEME_DIM), np.float32)  # frames from _first on
         self._first = 0
 
@@ -48,6 +49,10 @@ class LiveVisemes:
 
     def push(self, samples: np.ndarray) -> None:
         self._take(self.animator.process(samples))
+
+    def release_decoder(self):
+        """Hand the recogniser's decoder to the next stream (a gap in the audio starts one)."""
+        return self.animator.recogniser.release_decoder()
 
     def flush(self) -> None:
         """End of stream: every frame up to the last sample becomes ready."""

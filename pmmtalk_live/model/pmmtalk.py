@@ -103,29 +103,21 @@ class PMMTalk(nn.Module):
         return present & keep
 
     def prior(self, batch: Batch, present: dict[str, torch.Tensor]) -> torch.Tensor | None:
-        """The logits the decoder corrects (``viseme_residual``): the viseme track's, where the text is
-        there, else 0; None for other models."""
-        if not self.config.viseme_residual or batch.visemes is None:
-            return None
-        return torch.where(present["text"][:, None, None], viseme_logits(batch.visemes), 0.0)
+        """The track the decoder corrects (``viseme_residual``): (B, T, 32), the viseme track's
+        coefficients; None for other models or when no utterance has the text."""
+        if not self.config.viseme_residual or batch.visemes is None or not bool(present["text"].any()):
+            return None  # no track to correct: the decoder's output is the whole prediction (unscaled)
+        return batch.visemes[..., :NUM_COEFFS]
 
     def forward(self, batch: Batch) -> Output:
         features, present = self.encode(batch)
         losses = self.alignment(features, present, batch.frame_mask)
         fused = self.fusion(features, present)
-        coeffs = self.decoder(fused, batch.styles, batch.frame_mask, self.prior(batch, present))
+        prior = self.prior(batch, present)
+        coeffs = self.decoder(fused, batch.styles, batch.frame_mask, prior, present.get("text") if prior is not None else None)
         if batch.coeffs is not None:
             losses["position"] = position_loss(coeffs, batch.coeffs, batch.frame_mask)
             losses["motion"] = motion_loss(coeffs, batch.coeffs, batch.frame_mask)
         losses["total"] = total_loss(losses, self.config)
         return Output(coeffs, losses)
 
-
-PRIOR_CLIP = 0.02
-"""The viseme track is clipped to [PRIOR_CLIP, 1 - PRIOR_CLIP] before its logit (about +-3.9)."""
-
-
-def viseme_logits(visemes: torch.Tensor) -> torch.Tensor:
-    """(..., VISEME_DIM) viseme track -> (..., 32) logits of its coefficients."""
-    coeffs = visemes[..., :NUM_COEFFS].clamp(PRIOR_CLIP, 1 - PRIOR_CLIP)
-    return torch.log(coeffs) - torch.log1p(-coeffs)
