@@ -274,12 +274,16 @@ class CausalDecoderStream:
             q, k, v = (h @ b["qkv"][0] + b["qkv"][1]).reshape(n, 3, heads, -1).transpose(1, 2, 0, 3)
             keys = np.concatenate([self.keys[i], k], 1)  # (H, K, Dh), the last K frames up to this chunk's last
             values = np.concatenate([self.values[i], v], 1)
-            key_pos = np.arange(first + n - keys.shape[1], first + n)
-            offset = key_pos[None, :] - np.arange(first, first + n)[:, None]  # (n, K)
-            allowed = (offset >= -self.past) & (offset <= 0)
-            scores = q @ keys.transpose(0, 2, 1) / np.float32(np.sqrt(q.shape[-1]))  # (H, n, K)
-            scores = scores + b["offset_bias"][:, np.clip(offset + self.past, 0, self.past)]
-            scores = np.where(allowed[None], scores, -np.inf)
+            scores = q @ keys.transpose(0, 2, 1) * np.float32(1 / np.sqrt(q.shape[-1]))  # (H, n, K)
+            if n == 1:  # the usual live call: every kept key is in the window, offsets -(K - 1) .. 0
+                count = keys.shape[1]
+                scores = scores + b["offset_bias"][:, None, self.past + 1 - count:self.past + 1]
+            else:
+                key_pos = np.arange(first + n - keys.shape[1], first + n)
+                offset = key_pos[None, :] - np.arange(first, first + n)[:, None]  # (n, K)
+                allowed = (offset >= -self.past) & (offset <= 0)
+                scores = scores + b["offset_bias"][:, np.clip(offset + self.past, 0, self.past)]
+                scores = np.where(allowed[None], scores, -np.inf)
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attended = (scores / scores.sum(-1, keepdims=True)) @ values  # (H, n, Dh)
             x = x + attended.transpose(1, 0, 2).reshape(n, -1) @ b["proj"][0] + b["proj"][1]
@@ -300,9 +304,11 @@ class CausalDecoderStream:
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + np.float32(eps)) * weight + bias
+    # sums, not .mean(): numpy's mean costs more in Python than the arithmetic at one frame per call
+    scale = np.float32(1.0 / x.shape[-1])
+    centred = x - np.add.reduce(x, -1, keepdims=True) * scale
+    var = np.add.reduce(centred * centred, -1, keepdims=True) * scale
+    return centred / np.sqrt(var + np.float32(eps)) * weight + bias
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:

@@ -222,9 +222,9 @@ class MelStream:
         layer = self._layers.convs[i]
         full = np.concatenate([self._history[i], x])
         self._history[i] = full[len(full) - layer.reach:]
-        taps = np.arange(layer.kernel) * layer.dilation  # offsets of the kernel's inputs
-        stacked = full[np.arange(len(x))[:, None] + taps[None]].reshape(len(x), -1)  # (n, K * C_in)
-        return stacked @ layer.weight + layer.bias
+        n = len(x)  # tap k of output frame j reads full[j + k * dilation]
+        stacked = np.concatenate([full[k * layer.dilation:k * layer.dilation + n] for k in range(layer.kernel)], 1)
+        return stacked @ layer.weight + layer.bias  # (n, K * C_in) @ (K * C_in, C_out)
 
     def _emit(self, end: int, last_fb: int) -> torch.Tensor:
         first = self._next_frame
@@ -288,9 +288,11 @@ def _numpy_layers(encoder: MelAudioEncoder) -> _Layers:
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(1, keepdims=True)
-    var = ((x - mean) ** 2).mean(1, keepdims=True)
-    return (x - mean) / np.sqrt(var + np.float32(eps)) * weight + bias
+    # sums, not .mean(): numpy's mean costs more in Python than the arithmetic at one frame per call
+    scale = np.float32(1.0 / x.shape[1])
+    centred = x - np.add.reduce(x, 1, keepdims=True) * scale
+    var = np.add.reduce(centred * centred, 1, keepdims=True) * scale
+    return centred / np.sqrt(var + np.float32(eps)) * weight + bias
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
