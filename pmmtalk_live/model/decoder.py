@@ -270,7 +270,7 @@ class CausalDecoderStream:
         self.frames_in += n
         for i, b in enumerate(self.blocks):
             heads = b["heads"]
-            h = _layer_norm(x, *b["norm1"])
+            h = numpy_layer_norm(x, *b["norm1"])
             q, k, v = (h @ b["qkv"][0] + b["qkv"][1]).reshape(n, 3, heads, -1).transpose(1, 2, 0, 3)
             keys = np.concatenate([self.keys[i], k], 1)  # (H, K, Dh), the last K frames up to this chunk's last
             values = np.concatenate([self.values[i], v], 1)
@@ -287,10 +287,10 @@ class CausalDecoderStream:
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attended = (scores / scores.sum(-1, keepdims=True)) @ values  # (H, n, Dh)
             x = x + attended.transpose(1, 0, 2).reshape(n, -1) @ b["proj"][0] + b["proj"][1]
-            hidden = _gelu(_layer_norm(x, *b["norm2"]) @ b["ff1"][0] + b["ff1"][1])
+            hidden = numpy_gelu(numpy_layer_norm(x, *b["norm2"]) @ b["ff1"][0] + b["ff1"][1])
             x = x + hidden @ b["ff2"][0] + b["ff2"][1]
             self.keys[i], self.values[i] = keys[:, -self.past:], values[:, -self.past:]
-        out = _layer_norm(x, *self.norm) @ self.head[0] + self.head[1]
+        out = numpy_layer_norm(x, *self.norm) @ self.head[0] + self.head[1]
         if prior is None:
             return torch.from_numpy((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
         prior = np.asarray(prior, np.float32)
@@ -303,7 +303,7 @@ class CausalDecoderStream:
         return torch.zeros(0, NUM_COEFFS)
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+def numpy_layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
     # sums, not .mean(): numpy's mean costs more in Python than the arithmetic at one frame per call
     scale = np.float32(1.0 / x.shape[-1])
     centred = x - np.add.reduce(x, -1, keepdims=True) * scale
@@ -311,6 +311,6 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return centred / np.sqrt(var + np.float32(eps)) * weight + bias
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
+def numpy_gelu(x: np.ndarray) -> np.ndarray:
     """torch's exact GELU."""
     return (0.5 * x * (1.0 + erf(x * np.float32(1 / np.sqrt(2))))).astype(np.float32)

@@ -424,8 +424,7 @@ class CoeffDataset(torch.utils.data.Dataset):
 
     def __init__(self, utterances: Sequence[Utterance], config: ModelConfig,
                  features: Callable[[Utterance], dict] | None = None,
-                 max_seconds: float | None = None, seed: int = 0, in_memory: bool = False,
-                 relabel: Callable[[Utterance, int, dict], np.ndarray | None] | None = None) -> None:
+                 max_seconds: float | None = None, seed: int = 0, in_memory: bool = False) -> None:
         if max_seconds is not None and not max_seconds * config.fps >= 1:
             raise ValueError(f"max_seconds must hold at least one frame at {config.fps} fps, got {max_seconds!r}")
         self.utterances = list(utterances)
@@ -435,7 +434,6 @@ class CoeffDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.epoch = 0
         self._kept: dict[int, tuple] | None = {} if in_memory else None  # index -> (audio int16, coeffs, extras)
-        self.relabel = relabel
 
     def set_epoch(self, epoch: int) -> None:
         """Draw new crops in ``__getitem__``: call once per epoch (before the DataLoader's iterator is made)."""
@@ -457,10 +455,8 @@ class CoeffDataset(torch.utils.data.Dataset):
         else:
             audio = read_audio(utt.audio_path).samples
             num_frames = num_frames_for(len(audio) / SAMPLE_RATE_HZ, fps)
+            coeffs = read_coeffs(utt, fps, num_frames)
             extras = self._features(utt, num_frames)
-            coeffs = self.relabel(utt, num_frames, extras) if self.relabel is not None else None
-            if coeffs is None:
-                coeffs = read_coeffs(utt, fps, num_frames)
             if self._kept is not None:
                 pcm = np.round(audio * 32768.0).astype(np.int16)
                 if np.array_equal(pcm.astype(np.float32) / 32768.0, audio):  # 16-bit audio: kept exactly

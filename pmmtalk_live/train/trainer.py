@@ -60,11 +60,6 @@ class TrainSettings:
     per_subject_styles: bool = True
     """A style embedding per training subject (a speaker's manner); off = every utterance trains the
     neutral style, the one inference uses by default (synthetic voices are not styles worth keeping)."""
-    labels: str = "file"
-    """``file``: each utterance's coeffs.csv. ``live_activity`` (a synthetic corpus with a viseme-track
-    model): the corpus's exact phones rendered by the teacher with the loudness envelope the viseme
-    track carries (what the live recogniser heard), so the label and the input share one loudness and
-    the model learns timing and shape, not the corpus's loudness. Utterances without phones keep their file."""
     unaugmented_copies: int = 0
     """Extra copies of a synthetic corpus's unaugmented utterances in training: the corpus augments
     most of its audio (real microphones vary), which makes the live recogniser's viseme track worse
@@ -242,25 +237,6 @@ def _augmentation(utt) -> list:
     return meta.get("augmentation") or []
 
 
-def live_activity_labels(config: ModelConfig):
-    """``labels: live_activity``: (utt, num_frames, features) -> the teacher's curves of the
-    utterance's exact phones (its meta.yaml ``phones``) with the viseme track's activity, or None."""
-    from ..animators.phonetic import render_phones
-    from ..tracks import Phone
-
-    def relabel(utt, num_frames: int, features: dict) -> np.ndarray | None:
-        if "visemes" not in features:
-            return None
-        meta = yaml.safe_load((utt.audio_path.parent / "meta.yaml").read_text(encoding="utf-8")) or {}
-        if not meta.get("phones"):
-            return None
-        phones = [Phone(str(label), float(start), float(end)) for label, start, end in meta["phones"]]
-        activity = np.asarray(features["visemes"], np.float32)[:, -1]
-        return render_phones(phones, num_frames, config.fps, activity).values.astype(np.float32)
-
-    return relabel
-
-
 def train(data_dir: str | Path | Sequence[str | Path], config_path: str | Path | None, out_dir: str | Path, *,
           features=None, show_progress: bool = True, steps: int | None = None) -> dict:
     """Train (or resume) a run in ``out_dir``; returns the final figures (step, losses, val loss, the
@@ -285,13 +261,10 @@ def train(data_dir: str | Path | Sequence[str | Path], config_path: str | Path |
     train_utts, val_utts = load_splits(data_dirs, settings)
     if settings.per_subject_styles and not model_config.speakers:
         model_config.speakers = sorted({u.subject for u in train_utts if u.subject})
-    if settings.labels not in ("file", "live_activity"):
-        raise TrainError(f"train: labels must be file or live_activity, got {settings.labels!r}")
-    relabel = live_activity_labels(model_config) if settings.labels == "live_activity" else None
     train_set = CoeffDataset(train_utts, model_config, features=features, max_seconds=settings.max_seconds,
-                             seed=settings.seed, in_memory=settings.in_memory, relabel=relabel)
+                             seed=settings.seed, in_memory=settings.in_memory)
     val_set = CoeffDataset(val_utts, model_config, features=features, max_seconds=None, seed=settings.seed,
-                           in_memory=settings.in_memory, relabel=relabel) if val_utts else None
+                           in_memory=settings.in_memory) if val_utts else None
 
     model = PMMTalk(model_config).to(device)
     if model_config.audio_checkpoint and not model_config.audio_architecture:

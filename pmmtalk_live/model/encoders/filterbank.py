@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.special import erf
 from torch import nn
 
 from ...tracks import SAMPLE_RATE_HZ, num_frames_for
 from ..config import ModelConfig
+from ..decoder import numpy_gelu as _gelu
+from ..decoder import numpy_layer_norm as _layer_norm
 
 WINDOW_SAMPLES = 400
 """25 ms analysis window."""
@@ -285,16 +286,3 @@ def _numpy_layers(encoder: MelAudioEncoder) -> _Layers:
         pointwise=[(array(b.net[3].weight)[:, :, 0].T.copy(), array(b.net[3].bias)) for b in blocks],
         out_norm=norm(layers[-1]),
         project=(array(encoder.project.weight).T.copy(), array(encoder.project.bias)))
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    # sums, not .mean(): numpy's mean costs more in Python than the arithmetic at one frame per call
-    scale = np.float32(1.0 / x.shape[1])
-    centred = x - np.add.reduce(x, 1, keepdims=True) * scale
-    var = np.add.reduce(centred * centred, 1, keepdims=True) * scale
-    return centred / np.sqrt(var + np.float32(eps)) * weight + bias
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """torch's exact GELU: x * Phi(x)."""
-    return (0.5 * x * (1.0 + erf(x * np.float32(1 / np.sqrt(2))))).astype(np.float32)
