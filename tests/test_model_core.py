@@ -122,6 +122,21 @@ def test_gradients_reach_every_projection_and_fusion_parameter():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+def test_audio_is_the_alignment_anchor_the_losses_never_move_it():
+    torch.manual_seed(0)
+    audio, text = torch.randn(2, 6, 8, requires_grad=True), torch.randn(2, 6, 8, requires_grad=True)
+    alignment = CrossModalAlignment(8, pairs=(("audio", "text"),))
+    assert set(alignment.projections) == {"text"}, "audio has no projection of its own"
+    losses = alignment({"audio": audio, "text": text}, None, torch.ones(2, 6, dtype=torch.bool))
+    (losses["temporal"] + losses["semantic"]).backward()
+    assert audio.grad is None and text.grad.abs().sum() > 0
+    # a collapsed text side cannot satisfy the semantic loss: audio varies, a constant does not follow it
+    constant = alignment({"audio": audio, "text": torch.ones(2, 6, 8)}, None, torch.ones(2, 6, dtype=torch.bool))
+    assert constant["semantic"] > 0.1
+    with pytest.raises(ValueError, match="audio, other"):
+        CrossModalAlignment(8, pairs=(("text", "visual"),))
+
+
 def test_alignment_counts_only_utterances_with_both_modalities():
     torch.manual_seed(0)
     alignment = CrossModalAlignment(8, pairs=(("audio", "text"),))

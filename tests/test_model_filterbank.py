@@ -121,3 +121,25 @@ def test_a_residual_model_starts_as_the_viseme_track(example):
     batch = prepare_batch(model, Audio(example))
     expected = batch.visemes[0, :, :32].numpy()
     np.testing.assert_allclose(model_coeffs(model, batch), expected, atol=1e-5)
+
+
+def test_residual_decoder_stream_uses_each_head_as_offline_does():
+    """With the track, the correction head; without it (audio only), the ``alone`` head: the numpy
+    stream equals the torch decoder both ways, and the two heads give different coefficients."""
+    from pmmtalk_live.model.decoder import CausalDecoderStream
+
+    torch.manual_seed(0)
+    model = PMMTalk(small_config(viseme_residual=True)).eval()
+    torch.nn.init.normal_(model.decoder.head.weight, std=0.1)
+    decoder, d = model.decoder, model.config.d_model
+    features, prior = torch.randn(1, 50, d), torch.rand(1, 50, 32)
+    styles = torch.zeros(1, dtype=torch.int64)
+    with torch.no_grad():
+        corrected = decoder(features, styles, prior=prior)[0].numpy()
+        alone = decoder(features, styles)[0].numpy()
+    live_corrected = CausalDecoderStream(decoder).push(features[0, :25].numpy(), prior[0, :25].numpy()).numpy()
+    np.testing.assert_allclose(live_corrected, corrected[:25], atol=1e-4)
+    stream_ = CausalDecoderStream(decoder)
+    live_alone = np.concatenate([stream_.push(features[0, i:i + 1].numpy()) for i in range(50)])
+    np.testing.assert_allclose(live_alone, alone, atol=1e-4)
+    assert np.abs(corrected - alone).max() > 0.05

@@ -119,7 +119,12 @@ class Decoder(nn.Module):
         self.blocks = nn.ModuleList(Block(config, future=config.decoder_lookahead if i == 0 else 0)
                                     for i in range(config.decoder_layers))
         self.norm = nn.LayerNorm(config.d_model)
+        # the coefficients' logits; for a viseme_residual model, the correction to the track's logits
         self.head = nn.Linear(config.d_model, NUM_COEFFS)
+        # viseme_residual only: the coefficients' logits where there is no track to correct (audio
+        # only). A head of its own: one head, asked for a correction near 0 on most utterances and
+        # for whole logits (about -4 for a closed channel) on the others, learned only a constant there
+        self.alone = nn.Linear(config.d_model, NUM_COEFFS) if config.viseme_residual else None
 
     def forward(self, features: torch.Tensor, styles: torch.Tensor, frame_mask: torch.Tensor | None = None,
                 prior: torch.Tensor | None = None, prior_present: torch.Tensor | None = None) -> torch.Tensor:
@@ -134,15 +139,17 @@ class Decoder(nn.Module):
     def to_coeffs(self, x: torch.Tensor, prior: torch.Tensor | None = None,
                   prior_present: torch.Tensor | None = None) -> torch.Tensor:
         """Last block's output (..., D) [and the track it corrects (..., 32)] -> coeffs (..., 32) in 0..1."""
-        logits = self.head(self.norm(x))
+        hidden = self.norm(x)
+        alone = self.head if self.alone is None else self.alone
         if prior is None:
-            return torch.sigmoid(logits)
+            return torch.sigmoid(alone(hidden))
         scale = 1.0 if self.training else self.correction_scale  # training learns the whole correction
         clipped = prior.clamp(PRIOR_CLIP, 1 - PRIOR_CLIP)
-        corrected = (prior + torch.sigmoid(logits * scale + torch.logit(clipped)) - clipped).clamp(0.0, 1.0)
+        correction = self.head(hidden)
+        corrected = (prior + torch.sigmoid(correction * scale + torch.logit(clipped)) - clipped).clamp(0.0, 1.0)
         if prior_present is None:
             return corrected
-        return torch.where(prior_present[:, None, None], corrected, torch.sigmoid(logits))
+        return torch.where(prior_present[:, None, None], corrected, torch.sigmoid(alone(hidden)))
 
 
 PRIOR_CLIP = 0.02
@@ -254,6 +261,8 @@ class CausalDecoderStream:
                 ff2=(array(block.ff[2].weight).T.copy(), array(block.ff[2].bias))))
         self.norm = (array(decoder.norm.weight), array(decoder.norm.bias), decoder.norm.eps)
         self.head = (array(decoder.head.weight).T.copy(), array(decoder.head.bias))
+        alone = decoder.head if decoder.alone is None else decoder.alone
+        self.alone = (array(alone.weight).T.copy(), array(alone.bias))
         self.correction_scale = decoder.correction_scale
         d = len(self.style)
         self.keys = [np.zeros((b["heads"], 0, d // b["heads"]), np.float32) for b in self.blocks]
@@ -290,9 +299,11 @@ class CausalDecoderStream:
             hidden = numpy_gelu(numpy_layer_norm(x, *b["norm2"]) @ b["ff1"][0] + b["ff1"][1])
             x = x + hidden @ b["ff2"][0] + b["ff2"][1]
             self.keys[i], self.values[i] = keys[:, -self.past:], values[:, -self.past:]
-        out = numpy_layer_norm(x, *self.norm) @ self.head[0] + self.head[1]
+        hidden = numpy_layer_norm(x, *self.norm)
         if prior is None:
+            out = hidden @ self.alone[0] + self.alone[1]
             return torch.from_numpy((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
+        out = hidden @ self.head[0] + self.head[1]
         prior = np.asarray(prior, np.float32)
         clipped = np.clip(prior, PRIOR_CLIP, 1 - PRIOR_CLIP)
         logits = out * np.float32(self.correction_scale) + np.log(clipped / (1 - clipped))
