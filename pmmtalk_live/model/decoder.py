@@ -126,6 +126,11 @@ class Decoder(nn.Module):
         # for whole logits (about -4 for a closed channel) on the others, learned only a constant there
         self.alone = nn.Linear(config.d_model, NUM_COEFFS) if config.viseme_residual else None
 
+    @property
+    def whole_head(self) -> nn.Linear:
+        """The Linear that gives whole logits (no track to correct)."""
+        return self.head if self.alone is None else self.alone
+
     def forward(self, features: torch.Tensor, styles: torch.Tensor, frame_mask: torch.Tensor | None = None,
                 prior: torch.Tensor | None = None, prior_present: torch.Tensor | None = None) -> torch.Tensor:
         """``prior``: (B, T, 32) the viseme track the output corrects (``viseme_residual``), or None;
@@ -140,16 +145,15 @@ class Decoder(nn.Module):
                   prior_present: torch.Tensor | None = None) -> torch.Tensor:
         """Last block's output (..., D) [and the track it corrects (..., 32)] -> coeffs (..., 32) in 0..1."""
         hidden = self.norm(x)
-        alone = self.head if self.alone is None else self.alone
         if prior is None:
-            return torch.sigmoid(alone(hidden))
+            return torch.sigmoid(self.whole_head(hidden))
         scale = 1.0 if self.training else self.correction_scale  # training learns the whole correction
         clipped = prior.clamp(PRIOR_CLIP, 1 - PRIOR_CLIP)
         correction = self.head(hidden)
         corrected = (prior + torch.sigmoid(correction * scale + torch.logit(clipped)) - clipped).clamp(0.0, 1.0)
         if prior_present is None:
             return corrected
-        return torch.where(prior_present[:, None, None], corrected, torch.sigmoid(alone(hidden)))
+        return torch.where(prior_present[:, None, None], corrected, torch.sigmoid(self.whole_head(hidden)))
 
 
 PRIOR_CLIP = 0.02
@@ -261,8 +265,7 @@ class CausalDecoderStream:
                 ff2=(array(block.ff[2].weight).T.copy(), array(block.ff[2].bias))))
         self.norm = (array(decoder.norm.weight), array(decoder.norm.bias), decoder.norm.eps)
         self.head = (array(decoder.head.weight).T.copy(), array(decoder.head.bias))
-        alone = decoder.head if decoder.alone is None else decoder.alone
-        self.alone = (array(alone.weight).T.copy(), array(alone.bias))
+        self.whole_head = (array(decoder.whole_head.weight).T.copy(), array(decoder.whole_head.bias))
         self.correction_scale = decoder.correction_scale
         d = len(self.style)
         self.keys = [np.zeros((b["heads"], 0, d // b["heads"]), np.float32) for b in self.blocks]
@@ -301,7 +304,7 @@ class CausalDecoderStream:
             self.keys[i], self.values[i] = keys[:, -self.past:], values[:, -self.past:]
         hidden = numpy_layer_norm(x, *self.norm)
         if prior is None:
-            out = hidden @ self.alone[0] + self.alone[1]
+            out = hidden @ self.whole_head[0] + self.whole_head[1]
             return torch.from_numpy((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
         out = hidden @ self.head[0] + self.head[1]
         prior = np.asarray(prior, np.float32)
