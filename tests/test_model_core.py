@@ -1,12 +1,15 @@
 """The model's core: windowed decoder (offline and streaming), cross-modal alignment, fusion, losses."""
 
+import numpy as np
 import pytest
 import torch
 
 from pmmtalk_live.model.align import CrossModalAlignment, Fusion, affinity, semantic_loss, temporal_kl
 from pmmtalk_live.model.config import ModelConfig, tiny_config
 from pmmtalk_live.model.decoder import Decoder, DecoderStream
-from pmmtalk_live.model.losses import motion_loss, position_loss, total_loss
+from pmmtalk_live.model.losses import closure_loss, lip_aperture, motion_loss, position_loss, total_loss
+from pmmtalk_live.rig import CHANNEL_INDEX
+from pmmtalk_live.train.metrics import aperture
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -177,6 +180,25 @@ def test_losses_and_their_weights():
     assert float(total_loss(parts, config)) == pytest.approx(3.3)
     with pytest.raises(KeyError):
         total_loss({"velocity": torch.tensor(1.0)}, config)
+
+
+def test_closure_loss_charges_only_lips_left_open_where_the_target_closes():
+    jaw, close = CHANNEL_INDEX["jawOpen"], CHANNEL_INDEX["mouthClose"]
+    target = torch.zeros(1, 4, 32)
+    target[0, :2, jaw] = 0.5  # frames 0, 1 open; 2, 3 closed (aperture 0)
+    mask = torch.tensor([[True, True, True, False]])
+    pred = target.clone()
+    pred[0, 0, jaw] = 0.0  # closing where the target is open costs nothing here
+    assert float(closure_loss(pred, target, mask)) == 0.0
+    pred[0, 2, jaw] = 0.3  # open where the target is closed: charged
+    pred[0, 3, jaw] = 0.9  # ... but not on a padded frame
+    assert float(closure_loss(pred, target, mask)) == pytest.approx(0.09)  # one closed real frame
+    pred[0, 2, close] = 0.3  # mouthClose cancels the jaw, as in the aperture metric
+    assert float(closure_loss(pred, target, mask)) == pytest.approx(0.0)
+    coeffs = torch.rand(40, 32)
+    assert np.allclose(lip_aperture(coeffs).numpy(), aperture(coeffs.numpy()), atol=1e-6)
+    config = ModelConfig(w_closure=2.0)
+    assert float(total_loss({"closure": torch.tensor(0.5)}, config)) == pytest.approx(1.0)
 
 
 def test_a_tiny_decoder_overfits_a_small_target():

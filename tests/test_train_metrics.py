@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pmmtalk_live import rig
+from pmmtalk_live.train.calibrate import best_scale
 from pmmtalk_live.train.metrics import (aperture, closure_events, closures_hit, evaluate, jitter, lag_ms,
                                         lip_errors, lip_vertex_errors)
 
@@ -115,3 +116,11 @@ def test_jitter_counts_frame_to_frame_shake():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="frames"):
         evaluate([(np.zeros((10, 32)), np.zeros((14, 32)))], FPS)
+
+
+def test_calibration_keeps_the_lowest_error_scale_that_loses_no_closure():
+    measured = {0.0: (0.14, 340, 369), 0.25: (0.131, 340, 369), 0.375: (0.129, 332, 369), 0.5: (0.135, 341, 369)}
+    assert best_scale(measured) == 0.25  # 0.375 errs less but closes 8 fewer lips than the track alone
+    measured[0.0] = (0.14, 330, 369)
+    assert best_scale(measured) == 0.375
+    assert best_scale({0.0: (0.2, 5, 9), 0.5: (0.1, 4, 9)}) == 0.0  # scale 0 always qualifies

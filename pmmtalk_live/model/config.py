@@ -112,6 +112,8 @@ class ModelConfig:
     # --- losses and training-time behaviour -------------------------------------------------------------
     w_position: float = 1.0
     w_motion: float = 0.5
+    w_closure: float = 0.0
+    """Weight of ``losses.closure_loss`` (lips the target closes, left open by the prediction)."""
     w_temporal: float = 0.1
     w_semantic: float = 0.1
     modality_dropout: float = 0.3

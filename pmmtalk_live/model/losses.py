@@ -1,5 +1,5 @@
-"""PMMTalk's training losses: position and motion of the coefficients, plus the alignment terms
-(``align.py``), weighted by the ``w_*`` fields of ``ModelConfig``.
+"""PMMTalk's training losses: position and motion of the coefficients, closed lips kept closed, plus
+the alignment terms (``align.py``), weighted by the ``w_*`` fields of ``ModelConfig``.
 
 pred, target: (B, T, 32) coefficients in 0..1; mask: (B, T) bool, True on real frames.
 """
@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import torch
 
+from ..metrics import CLOSED_APERTURE
+from ..rig import CHANNEL_INDEX
 from .config import ModelConfig
+
+_JAW, _CLOSE = CHANNEL_INDEX["jawOpen"], CHANNEL_INDEX["mouthClose"]
+_LIP_OPENERS = [CHANNEL_INDEX[name] for name in ("mouthLowerDownLeft", "mouthLowerDownRight",
+                                                  "mouthUpperUpLeft", "mouthUpperUpRight")]
 
 
 def position_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -24,8 +30,26 @@ def motion_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
     return position_loss(pred_motion, target_motion, mask[:, 1:] & mask[:, :-1])
 
 
+def lip_aperture(coeffs: torch.Tensor) -> torch.Tensor:
+    """``metrics.lip_aperture`` of (..., 32) coefficients, differentiable -> (...,), 0 = lips together."""
+    jaw = (coeffs[..., _JAW] - coeffs[..., _CLOSE]).clamp(0.0, 1.0)
+    return jaw + 0.25 * coeffs[..., _LIP_OPENERS].sum(-1)
+
+
+def closure_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Over the real frames where the target's lips are closed (aperture below ``CLOSED_APERTURE``):
+    the mean squared amount by which the prediction's aperture is wider than the target's -> scalar
+    (0 when no frame is closed). Position loss alone lets a model unsure *when* a bilabial falls
+    smear it into a half-open mouth (the mean of shut and open), so the closure never happens; this
+    term charges only for lips left open where they should meet, not for closing elsewhere."""
+    target_aperture = lip_aperture(target)
+    closed = mask & (target_aperture < CLOSED_APERTURE)
+    wider = (lip_aperture(pred) - target_aperture).clamp(min=0.0)
+    return (wider ** 2 * closed).sum() / closed.sum().clamp(min=1)
+
+
 def total_loss(parts: dict[str, torch.Tensor], config: ModelConfig) -> torch.Tensor:
-    """{"position", "motion", "temporal", "semantic"} (any subset) -> sum of each times config.w_<name>."""
+    """{"position", "motion", "closure", "temporal", "semantic"} (any subset) -> sum of each times config.w_<name>."""
     total = 0.0
     for name, value in parts.items():
         weight = getattr(config, f"w_{name}", None)

@@ -23,7 +23,7 @@ from .config import ModelConfig
 from .decoder import Decoder
 from .encoders.audio import AudioEncoder
 from ..rig import NUM_COEFFS
-from .losses import motion_loss, position_loss, total_loss
+from .losses import closure_loss, motion_loss, position_loss, total_loss
 
 
 @dataclass
@@ -118,6 +118,8 @@ class PMMTalk(nn.Module):
         if batch.coeffs is not None:
             losses["position"] = position_loss(coeffs, batch.coeffs, batch.frame_mask)
             losses["motion"] = motion_loss(coeffs, batch.coeffs, batch.frame_mask)
+            if self.config.w_closure:
+                losses["closure"] = closure_loss(coeffs, batch.coeffs, batch.frame_mask)
         losses["total"] = total_loss(losses, self.config)
         return Output(coeffs, losses)
 
