@@ -7,7 +7,8 @@ import torch
 from pmmtalk_live.model.align import CrossModalAlignment, Fusion, affinity, semantic_loss, temporal_kl
 from pmmtalk_live.model.config import ModelConfig, tiny_config
 from pmmtalk_live.model.decoder import Decoder, DecoderStream
-from pmmtalk_live.model.losses import closure_loss, lip_aperture, motion_loss, position_loss, total_loss
+from pmmtalk_live.model.gate import close_lips
+from pmmtalk_live.model.losses import closure_loss, gate_loss, lip_aperture, motion_loss, position_loss, total_loss
 from pmmtalk_live.rig import CHANNEL_INDEX
 from pmmtalk_live.train.metrics import aperture
 
@@ -199,6 +200,36 @@ def test_closure_loss_charges_only_lips_left_open_where_the_target_closes():
     assert np.allclose(lip_aperture(coeffs).numpy(), aperture(coeffs.numpy()), atol=1e-6)
     config = ModelConfig(w_closure=2.0)
     assert float(total_loss({"closure": torch.tensor(0.5)}, config)) == pytest.approx(1.0)
+
+
+def test_closure_gate_scales_the_lip_aperture_above_its_threshold_only():
+    torch.manual_seed(0)
+    coeffs = torch.rand(6, 32)
+    chance = torch.tensor([0.0, 0.3, 0.5, 0.6, 0.9, 1.0])
+    closed = close_lips(coeffs, chance, threshold=0.5)
+    expected = lip_aperture(coeffs) * torch.where(chance > 0.5, 1 - chance, torch.ones(6))
+    assert torch.allclose(lip_aperture(closed), expected, atol=1e-6)
+    assert float(lip_aperture(closed)[-1]) == pytest.approx(0.0, abs=1e-6)  # certain: the lips meet
+    lips = [CHANNEL_INDEX[n] for n in ("mouthClose", "mouthLowerDownLeft", "mouthLowerDownRight",
+                                       "mouthUpperUpLeft", "mouthUpperUpRight")]
+    others = [i for i in range(32) if i not in lips]
+    assert torch.equal(closed[:, others], coeffs[:, others])  # the jaw and the rest of the face stay
+    assert torch.equal(closed[:3], coeffs[:3])  # at or below the threshold nothing changes
+    assert torch.equal(close_lips(coeffs, chance, threshold=1.0), coeffs)  # 1.0: the gate is off
+    assert float(closed.min()) >= 0.0 and float(closed.max()) <= 1.0
+
+
+def test_gate_loss_is_cross_entropy_against_the_targets_closed_lips():
+    jaw = CHANNEL_INDEX["jawOpen"]
+    target = torch.zeros(1, 3, 32)
+    target[0, 0, jaw] = 0.5  # frame 0 open, frames 1 and 2 closed
+    mask = torch.tensor([[True, True, False]])
+    right = torch.tensor([[-8.0, 8.0, -8.0]])  # the padded frame's wrong guess is not charged
+    assert float(gate_loss(right, target, mask)) == pytest.approx(0.0, abs=1e-3)
+    unsure = torch.zeros(1, 3)
+    assert float(gate_loss(unsure, target, mask)) == pytest.approx(np.log(2), abs=1e-6)
+    wrong = -right
+    assert float(gate_loss(wrong, target, mask)) == pytest.approx(8.0, abs=1e-2)
 
 
 def test_a_tiny_decoder_overfits_a_small_target():

@@ -102,12 +102,19 @@ def test_viseme_track_is_the_live_phonetic_animators_output(example):
     assert jaw.max() > 0.2 and jaw[:5].max() < 0.05  # the example starts in silence
 
 
-@pytest.mark.parametrize("residual", [False, True], ids=["decoded", "viseme residual"])
-def test_visemes_model_streamed_in_hops_equals_offline(example, residual):
+@pytest.mark.parametrize("residual, gate", [(False, False), (True, False), (True, True)],
+                         ids=["decoded", "viseme residual", "with closure gate"])
+def test_visemes_model_streamed_in_hops_equals_offline(example, residual, gate):
     torch.manual_seed(0)
-    model = PMMTalk(small_config(viseme_residual=residual)).eval()
+    model = PMMTalk(small_config(viseme_residual=residual, closure_gate=gate)).eval()
     if residual:  # a trained-looking head, not the zeros it starts from
         torch.nn.init.normal_(model.decoder.head.weight, std=0.1)
+    if gate:  # a gate that closes the lips on half of the frames
+        with torch.no_grad():
+            closed = model(prepare_batch(model, Audio(example))).closed[0]
+        ranked = closed.sort().values
+        middle = len(ranked) // 2  # between two frames' chances, so float rounding cannot flip one
+        model.gate.threshold = float(ranked[middle - 1] + ranked[middle]) / 2
     offline = model_coeffs(model, prepare_batch(model, Audio(example)))
     live = stream(StreamSession(model), example, [160] * 1000)
     assert live.shape == offline.shape

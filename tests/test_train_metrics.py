@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pmmtalk_live import rig
-from pmmtalk_live.train.calibrate import best_scale
+from pmmtalk_live.train.calibrate import best_setting
 from pmmtalk_live.train.metrics import (aperture, closure_events, closures_hit, evaluate, jitter, lag_ms,
                                         lip_errors, lip_vertex_errors)
 
@@ -118,9 +118,13 @@ def test_mismatched_lengths_are_refused():
         evaluate([(np.zeros((10, 32)), np.zeros((14, 32)))], FPS)
 
 
-def test_calibration_keeps_the_lowest_error_scale_that_loses_no_closure():
-    measured = {0.0: (0.14, 340, 369), 0.25: (0.131, 340, 369), 0.375: (0.129, 332, 369), 0.5: (0.135, 341, 369)}
-    assert best_scale(measured) == 0.25  # 0.375 errs less but closes 8 fewer lips than the track alone
-    measured[0.0] = (0.14, 330, 369)
-    assert best_scale(measured) == 0.375
-    assert best_scale({0.0: (0.2, 5, 9), 0.5: (0.1, 4, 9)}) == 0.0  # scale 0 always qualifies
+def test_calibration_keeps_the_lowest_error_setting_that_loses_no_closure():
+    off = 1.0  # gate threshold: the gate never closes the lips
+    measured = {(0.0, off): (0.14, 340, 369), (0.25, off): (0.131, 340, 369), (0.375, off): (0.129, 332, 369),
+                (0.5, off): (0.135, 341, 369)}
+    assert best_setting(measured) == (0.25, off)  # 0.375 errs less but closes 8 fewer lips than the track alone
+    measured[(0.375, 0.6)] = (0.130, 350, 369)  # the gate gives the closures back
+    assert best_setting(measured) == (0.375, 0.6)
+    measured[(0.0, off)] = (0.14, 330, 369)
+    assert best_setting(measured) == (0.375, off)
+    assert best_setting({(0.0, off): (0.2, 5, 9), (0.5, off): (0.1, 4, 9)}) == (0.0, off)  # always qualifies

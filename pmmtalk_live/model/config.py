@@ -98,6 +98,14 @@ class ModelConfig:
     """``viseme_residual``: the decoder's correction is scaled by this at inference (set after
     training by ``train.calibrate``, on the held-out voices' clean speech: trained mostly on augmented
     speech, the full correction overcorrects a clean viseme track)."""
+    closure_gate: bool = False
+    """A small head on the audio features alone that gives, per frame, the chance the lips are closed
+    (trained against the label's closed lips, weight ``w_gate``). At inference, where that chance is
+    above ``gate_threshold``, the output's lip aperture is scaled by 1 - chance (``gate.py``): the
+    audio's evidence of a bilabial closes the lips even where the viseme track missed it."""
+    gate_threshold: float = 1.0
+    """``closure_gate``: the chance above which the gate closes the lips (1.0: it never does; set after
+    training by ``train.calibrate`` on the held-out voices' clean speech)."""
     audio_dropout: float = 0.0
     """Per utterance in training, the audio branch is dropped with this chance (never together with
     the text): the model learns what the viseme track alone says."""
@@ -114,6 +122,8 @@ class ModelConfig:
     w_motion: float = 0.5
     w_closure: float = 0.0
     """Weight of ``losses.closure_loss`` (lips the target closes, left open by the prediction)."""
+    w_gate: float = 0.0
+    """Weight of ``losses.gate_loss`` (``closure_gate``: the closed-lips chance against the label's)."""
     w_temporal: float = 0.1
     w_semantic: float = 0.1
     modality_dropout: float = 0.3

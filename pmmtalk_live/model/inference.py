@@ -38,6 +38,7 @@ from .batch import Batch
 from .checkpoint import CONFIG, WEIGHTS, CheckpointError, load_run
 from .config import ModelConfig
 from .decoder import CausalDecoderStream, DecoderStream
+from .gate import GateStream
 from .pmmtalk import PMMTalk
 from .recognizers import Transcript
 
@@ -150,6 +151,8 @@ def model_coeffs(model: PMMTalk, batch: Batch) -> np.ndarray:
     else:
         stream = DecoderStream(model.decoder, int(batch.styles[0]))
         coeffs = torch.cat([stream.push(fused[0]), stream.flush()])
+    if model.gate is not None:
+        coeffs = model.gate.close(coeffs, features["audio"][0])
     return coeffs.float().numpy()
 
 
@@ -229,6 +232,8 @@ class StreamSession:
         self.text = text if model.text is not None else None
         # a causal decoder answers each frame as it comes: its numpy form saves torch's per-call overhead
         self.decoder = (CausalDecoderStream if self.config.decoder_lookahead == 0 else DecoderStream)(model.decoder, style)
+        self.gate = GateStream(model.gate) if model.gate is not None else None
+        self._gate_audio = np.zeros((0, self.config.d_model), np.float32)  # fused frames the decoder has not answered yet
         self.num_samples = 0  # received so far
         self._features = torch.zeros(0, self.config.d_model)  # audio features not fused yet, from _next_frame
         self._next_frame = 0  # next frame to fuse
@@ -263,7 +268,7 @@ class StreamSession:
         if self.text is not None:
             self.text.flush()
         out = self._fuse(self.audio.flush())
-        return _rows([out, self.decoder.flush().numpy()])
+        return _rows([out, self._gated(self.decoder.flush().numpy())])
 
     @torch.inference_mode()
     def _fuse(self, audio_features: torch.Tensor) -> np.ndarray:
@@ -287,9 +292,19 @@ class StreamSession:
                 prior = tensors["visemes"][0, :, :NUM_COEFFS].numpy()
         fused = self.model.fusion(features, present)[0]
         coeffs = self.decoder.push(fused, prior) if prior is not None else self.decoder.push(fused)
+        if self.gate is not None:
+            self._gate_audio = np.concatenate([self._gate_audio, features["audio"][0].numpy()])
         self._features = self._features[count:]
         self._next_frame += count
-        return coeffs.numpy()
+        return self._gated(coeffs.numpy())
+
+    def _gated(self, coeffs: np.ndarray) -> np.ndarray:
+        """The decoder's next frames -> the same with the closure gate applied (if the model has one),
+        from the audio features of those frames (the decoder answers them in order, maybe later)."""
+        if self.gate is None or not len(coeffs):
+            return coeffs
+        audio, self._gate_audio = self._gate_audio[:len(coeffs)], self._gate_audio[len(coeffs):]
+        return self.gate.close(coeffs, audio)
 
 
 def latency_s(config: ModelConfig) -> float:

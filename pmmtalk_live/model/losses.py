@@ -1,5 +1,5 @@
-"""PMMTalk's training losses: position and motion of the coefficients, closed lips kept closed, plus
-the alignment terms (``align.py``), weighted by the ``w_*`` fields of ``ModelConfig``.
+"""PMMTalk's training losses: position and motion of the coefficients, closed lips kept closed, the
+closure gate's closed-lips chance, plus the alignment terms (``align.py``), weighted by the ``w_*`` fields of ``ModelConfig``.
 
 pred, target: (B, T, 32) coefficients in 0..1; mask: (B, T) bool, True on real frames.
 """
@@ -7,6 +7,7 @@ pred, target: (B, T, 32) coefficients in 0..1; mask: (B, T) bool, True on real f
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from ..metrics import CLOSED_APERTURE
 from ..rig import CHANNEL_INDEX
@@ -36,6 +37,11 @@ def lip_aperture(coeffs: torch.Tensor) -> torch.Tensor:
     return jaw + 0.25 * coeffs[..., _LIP_OPENERS].sum(-1)
 
 
+def lips_closed(coeffs: torch.Tensor) -> torch.Tensor:
+    """(..., 32) coefficients -> (...,) bool: the lip aperture is below ``CLOSED_APERTURE``."""
+    return lip_aperture(coeffs) < CLOSED_APERTURE
+
+
 def closure_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Over the real frames where the target's lips are closed (aperture below ``CLOSED_APERTURE``):
     the mean squared amount by which the prediction's aperture is wider than the target's -> scalar
@@ -48,8 +54,16 @@ def closure_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -
     return (wider ** 2 * closed).sum() / closed.sum().clamp(min=1)
 
 
+def gate_loss(closed_logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``closure_gate``: binary cross-entropy of the closed-lips logits (B, T) against whether the
+    target's lips are closed (``lips_closed``), over real frames -> scalar."""
+    closed = lips_closed(target).to(closed_logits.dtype)
+    cross_entropy = F.binary_cross_entropy_with_logits(closed_logits, closed, reduction="none")
+    return (cross_entropy * mask).sum() / mask.sum().clamp(min=1)
+
+
 def total_loss(parts: dict[str, torch.Tensor], config: ModelConfig) -> torch.Tensor:
-    """{"position", "motion", "closure", "temporal", "semantic"} (any subset) -> sum of each times config.w_<name>."""
+    """{"position", "motion", "closure", "gate", "temporal", "semantic"} (any subset) -> sum of each times config.w_<name>."""
     total = 0.0
     for name, value in parts.items():
         weight = getattr(config, f"w_{name}", None)

@@ -5,6 +5,7 @@
     batch.mouths --VisualEncoder--> visual (B, T, d)                      (if the visual branch is on)
     CrossModalAlignment(audio, text | visual) -> temporal KL, semantic cosine losses
     Fusion(audio, text, visual, which are present) -> (B, T, d) --Decoder(style)--> coeffs (B, T, 32) in 0..1
+    audio --ClosureGate--> the chance the lips are closed (B, T): shuts them at inference (if ``closure_gate``)
 
 In training, whole branches are dropped per utterance (``modality_dropout``) so the model keeps
 working when the text comes late or the visual branch is off.
@@ -22,8 +23,9 @@ from .batch import Batch
 from .config import ModelConfig
 from .decoder import Decoder
 from .encoders.audio import AudioEncoder
+from .gate import ClosureGate, close_lips
 from ..rig import NUM_COEFFS
-from .losses import closure_loss, motion_loss, position_loss, total_loss
+from .losses import closure_loss, gate_loss, motion_loss, position_loss, total_loss
 
 
 @dataclass
@@ -32,6 +34,9 @@ class Output:
     """(B, T, 32) in 0..1."""
     losses: dict[str, torch.Tensor]
     """Loss parts (position and motion only when the batch has reference coefficients) and ``total``."""
+    closed: torch.Tensor | None = None
+    """``closure_gate``: (B, T) the gate's chance that the lips are closed (already applied to
+    ``coeffs`` in eval mode); None without a gate."""
 
 
 class PMMTalk(nn.Module):
@@ -60,6 +65,7 @@ class PMMTalk(nn.Module):
         self.alignment = CrossModalAlignment.from_config(config, self.modalities)
         self.fusion = Fusion(config.d_model, self.modalities)
         self.decoder = Decoder(config)
+        self.gate = ClosureGate(config.d_model, config.gate_threshold) if config.closure_gate else None
         if config.viseme_residual:  # start as the viseme track itself: the decoder learns corrections
             nn.init.zeros_(self.decoder.head.weight)
             nn.init.zeros_(self.decoder.head.bias)
@@ -115,11 +121,16 @@ class PMMTalk(nn.Module):
         fused = self.fusion(features, present)
         prior = self.prior(batch, present)
         coeffs = self.decoder(fused, batch.styles, batch.frame_mask, prior, present.get("text") if prior is not None else None)
+        closed_logits = self.gate(features["audio"]) if self.gate is not None else None
+        if closed_logits is not None and not self.training:  # learned in training, applied after
+            coeffs = close_lips(coeffs, torch.sigmoid(closed_logits), self.gate.threshold)
         if batch.coeffs is not None:
             losses["position"] = position_loss(coeffs, batch.coeffs, batch.frame_mask)
             losses["motion"] = motion_loss(coeffs, batch.coeffs, batch.frame_mask)
             if self.config.w_closure:
                 losses["closure"] = closure_loss(coeffs, batch.coeffs, batch.frame_mask)
+            if closed_logits is not None:
+                losses["gate"] = gate_loss(closed_logits, batch.coeffs, batch.frame_mask)
         losses["total"] = total_loss(losses, self.config)
-        return Output(coeffs, losses)
+        return Output(coeffs, losses, None if closed_logits is None else torch.sigmoid(closed_logits))
 

@@ -1,13 +1,15 @@
-"""How much of its correction a trained viseme-residual model applies (``correction_scale``).
+"""How much of its correction a trained viseme-residual model applies (``correction_scale``), and
+from which chance its closure gate closes the lips (``gate_threshold``).
 
 The synthetic corpus augments most of its audio, so the live recogniser's viseme track is worse in
 training than on a clean voice, and the decoder learns corrections sized for that: applied in full
 to a clean track they overcorrect. After training, ``calibrate_correction`` measures the lip error
 (``train.metrics.lip_errors``, per frame the largest over the lip channels) and the lip closures hit
 (``train.metrics.closures_hit``) on the unaugmented utterances of the corpora's held-out voices at
-each scale in ``SCALES``, and keeps the scale with the lowest lip error among those that close the
-lips at least as often as the uncorrected track (scale 0): a correction that smooths closures away
-lowers the mean error and loses the bilabials a viewer looks for. Real recordings play no part in it.
+each scale in ``SCALES`` (with each of ``GATE_THRESHOLDS`` for a ``closure_gate`` model), and keeps
+the setting with the lowest lip error among those that close the lips at least as often as the
+uncorrected track (scale 0, gate off): a correction that smooths closures away lowers the mean error
+and loses the bilabials a viewer looks for. Real recordings play no part in it.
 
     python -m pmmtalk_live.train.calibrate RUN CORPUS [CORPUS ...]
 """
@@ -21,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from tqdm import tqdm
 
 from ..model.checkpoint import CONFIG, read_config, save_config
+from ..model.gate import close_lips
 from ..model.inference import load_model
 from .corpus import held_out_voices
 from .dataset import CoeffDataset, collate, load_dataset
@@ -30,6 +34,8 @@ from .features import FeatureCache
 from .metrics import closures_hit, lip_errors
 
 SCALES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
+GATE_THRESHOLDS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+"""``closure_gate`` models: the gate thresholds tried with each scale (1.0: the gate off)."""
 
 
 def clean_held_out(corpora: list[str | Path]) -> list:
@@ -45,18 +51,24 @@ def clean_held_out(corpora: list[str | Path]) -> list:
     return out
 
 
-def best_scale(measured: dict[float, tuple[float, int, int]]) -> float:
-    """{scale: (lip error, closures hit, closures)} -> the scale with the lowest error among those
-    hitting at least as many closures as scale 0 (scale 0 itself always qualifies)."""
-    floor = measured[0.0][1]
-    kept = {scale: error for scale, (error, hits, _) in measured.items() if hits >= floor}
+Setting = tuple[float, float]
+"""(correction_scale, gate_threshold)."""
+
+
+def best_setting(measured: dict[Setting, tuple[float, int, int]]) -> Setting:
+    """{(scale, threshold): (lip error, closures hit, closures)} -> the setting with the lowest error
+    among those hitting at least as many closures as the track alone (scale 0, gate off: always
+    measured, and always qualifies)."""
+    floor = measured[(0.0, 1.0)][1]
+    kept = {setting: error for setting, (error, hits, _) in measured.items() if hits >= floor}
     return min(kept, key=kept.get)
 
 
 @torch.no_grad()
-def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[float, tuple[float, int, int]]:
-    """{scale: (mean lip error, closures hit, closures)}; writes the chosen scale (``best_scale``)
-    into the run's config.yaml."""
+def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[Setting, tuple[float, int, int]]:
+    """{(scale, gate threshold): (mean lip error, closures hit, closures)} over ``SCALES`` (and
+    ``GATE_THRESHOLDS`` for a ``closure_gate`` model; 1.0 alone otherwise); writes the chosen
+    setting (``best_setting``) into the run's config.yaml."""
     model = load_model(run)
     if not model.config.viseme_residual:
         raise ValueError(f"{run}: not a viseme_residual model, nothing to calibrate")
@@ -65,18 +77,29 @@ def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[flo
         raise ValueError("no unaugmented utterances of held-out voices in " + ", ".join(map(str, corpora)))
     dataset = CoeffDataset(utts, model.config, features=FeatureCache(model.config))
     items = [dataset.item(i) for i in range(len(utts))]
+    thresholds = GATE_THRESHOLDS if model.config.closure_gate else (1.0,)
+    if model.gate is not None:
+        model.gate.threshold = 1.0  # the gate is applied below, at each threshold
     measured = {}
-    for scale in SCALES:
+    for scale in tqdm(SCALES, desc="calibrate", unit="scale"):
         model.decoder.correction_scale = scale
-        errors, hits, events = [], 0, 0
+        errors = {threshold: [] for threshold in thresholds}
+        hits = {threshold: 0 for threshold in thresholds}
+        events = 0
         for item in items:
-            coeffs, reference = model(collate([item])).coeffs[0].numpy(), item["coeffs"].numpy()
-            errors.append(np.mean(lip_errors(coeffs, reference)[0]))
-            hit, count = closures_hit(coeffs, reference, model.config.fps)
-            hits, events = hits + hit, events + count
-        measured[scale] = (float(np.mean(errors)), hits, events)
+            output = model(collate([item]))
+            reference = item["coeffs"].numpy()
+            for threshold in thresholds:
+                coeffs = output.coeffs[0] if output.closed is None else close_lips(output.coeffs[0], output.closed[0], threshold)
+                coeffs = coeffs.numpy()
+                errors[threshold].append(np.mean(lip_errors(coeffs, reference)[0]))
+                hit, count = closures_hit(coeffs, reference, model.config.fps)
+                hits[threshold] += hit
+            events += count
+        for threshold in thresholds:
+            measured[(scale, threshold)] = (float(np.mean(errors[threshold])), hits[threshold], events)
     config, train_settings = read_config(Path(run))
-    config.correction_scale = best_scale(measured)
+    config.correction_scale, config.gate_threshold = best_setting(measured)
     save_config(Path(run), config, train_settings)
     return measured
 
@@ -87,11 +110,18 @@ def main() -> int:
     parser.add_argument("corpora", nargs="+")
     args = parser.parse_args()
     measured = calibrate_correction(args.run, args.corpora)
-    best = best_scale(measured)
-    for scale, (error, hits, events) in measured.items():
-        print(f"correction_scale {scale:5.3f}: lip error {error:.4f}, closures hit {hits}/{events}"
-              f"{'   <- kept' if scale == best else ''}")
-    print(f"{args.run}/{CONFIG}: correction_scale {best}")
+    best = best_setting(measured)
+    thresholds = sorted({threshold for _, threshold in measured}, reverse=True)
+    print("lip error / closures hit, per correction_scale (rows) and gate_threshold (columns; 1.0 = gate off)")
+    print("scale  " + "".join(f"{threshold:>16.2f}" for threshold in thresholds))
+    for scale in sorted({scale for scale, _ in measured}):
+        cells = []
+        for threshold in thresholds:
+            error, hits, events = measured[(scale, threshold)]
+            mark = "*" if (scale, threshold) == best else " "
+            cells.append(f"{error:.4f} {hits:>4d}/{events}{mark}")
+        print(f"{scale:5.3f}  " + "".join(f"{cell:>16}" for cell in cells))
+    print(f"{args.run}/{CONFIG}: correction_scale {best[0]}, gate_threshold {best[1]} (* above)")
     return 0
 
 
