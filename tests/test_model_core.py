@@ -202,12 +202,12 @@ def test_closure_loss_charges_only_lips_left_open_where_the_target_closes():
     assert float(total_loss({"closure": torch.tensor(0.5)}, config)) == pytest.approx(1.0)
 
 
-def test_closure_gate_scales_the_lip_aperture_above_its_threshold_only():
+def test_closure_gate_scales_the_lip_aperture_from_its_threshold_to_certainty():
     torch.manual_seed(0)
     coeffs = torch.rand(6, 32)
     chance = torch.tensor([0.0, 0.3, 0.5, 0.6, 0.9, 1.0])
     closed = close_lips(coeffs, chance, threshold=0.5)
-    expected = lip_aperture(coeffs) * torch.where(chance > 0.5, 1 - chance, torch.ones(6))
+    expected = lip_aperture(coeffs) * torch.tensor([1.0, 1.0, 1.0, 0.8, 0.2, 0.0])  # 1 - (p - 0.5) / 0.5
     assert torch.allclose(lip_aperture(closed), expected, atol=1e-6)
     assert float(lip_aperture(closed)[-1]) == pytest.approx(0.0, abs=1e-6)  # certain: the lips meet
     lips = [CHANNEL_INDEX[n] for n in ("mouthClose", "mouthLowerDownLeft", "mouthLowerDownRight",

@@ -69,12 +69,15 @@ class GateStream:
 
 
 def close_lips(coeffs: torch.Tensor, chance: torch.Tensor, threshold: float) -> torch.Tensor:
-    """The gate applied: coeffs (..., 32), the chance the lips are closed (...,) -> coeffs whose lip
-    aperture (``metrics.lip_aperture``) is scaled by 1 - chance on the frames where the chance is
-    above ``threshold``, and left as they are elsewhere. mouthClose rises towards jawOpen (lips
-    together over an open jaw, as in a bilabial) and the lip openers shrink; the jaw and every other
-    channel keep their values."""
-    closing = torch.where(chance > threshold, chance, torch.zeros_like(chance))
+    """The gate applied: coeffs (..., 32), the chance p the lips are closed (...,) -> coeffs whose lip
+    aperture (``metrics.lip_aperture``) is scaled by 1 - g, g = (p - threshold) / (1 - threshold)
+    clipped to 0..1: untouched up to the threshold, shut at certainty, and continuous in between (no
+    jump as p crosses the threshold, and a faint chance barely moves the lips). mouthClose rises
+    towards jawOpen (lips together over an open jaw, as in a bilabial) and the lip openers shrink;
+    the jaw and every other channel keep their values. A threshold of 1 leaves everything as it is."""
+    if threshold >= 1.0:
+        return coeffs
+    closing = ((chance - threshold) / (1.0 - threshold)).clamp(0.0, 1.0)
     jaw, close = coeffs[..., _JAW], coeffs[..., _CLOSE]
     out = coeffs.clone()
     out[..., _CLOSE] = close + closing * (jaw - close).clamp(min=0.0)
