@@ -4,7 +4,7 @@
 #      (Mandarin, German, Spanish), each with its held-out voices (docs/corpus.md);
 #   2. the live viseme track of every utterance (the pseudo-text, cached beside the corpus);
 #   3. training with scripts/model/default.yaml (resumable: run again to go on after a stop);
-#   4. the correction scale and closure gate threshold calibrated on the held-out voices' unaugmented speech (train/calibrate.py);
+#   4. the correction scale (and a closure gate's threshold, if the config has one) calibrated on the held-out voices' unaugmented speech (train/calibrate.py);
 #   5. the weights and config copied into pmmtalk_live/data/models/default/.
 # Takes about an hour on 2 CPU cores. DATA (default data/corpus) and RUN (default out/model-default) move it.
 set -euo pipefail

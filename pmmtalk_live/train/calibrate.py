@@ -6,11 +6,10 @@ training than on a clean voice, and the decoder learns corrections sized for tha
 to a clean track they overcorrect. After training, ``calibrate_correction`` measures the lip error
 (``train.metrics.lip_errors``, per frame the largest over the lip channels) and the lip closures hit
 (``train.metrics.closures_hit``) on the unaugmented utterances of the corpora's held-out voices at
-each scale in ``SCALES`` (with each of ``GATE_THRESHOLDS`` for a ``closure_gate`` model). Of the
-settings that close the lips at least as often as the uncorrected track (scale 0, gate off), and
-whose lip error is level with the lowest of them (within ``ERROR_TOLERANCE``), it keeps the one that
-closes the lips most often: a correction that smooths closures away lowers the mean error and loses
-the bilabials a viewer looks for. Real recordings play no part in it.
+each scale in ``SCALES`` (with each of ``GATE_THRESHOLDS`` for a ``closure_gate`` model), and keeps
+the setting with the lowest lip error among those that close the lips at least as often as the
+uncorrected track (scale 0, gate off): a correction that smooths closures away lowers the mean error
+and loses the bilabials a viewer looks for. Real recordings play no part in it.
 
     python -m pmmtalk_live.train.calibrate RUN CORPUS [CORPUS ...]
 """
@@ -56,22 +55,13 @@ Setting = tuple[float, float]
 """(correction_scale, gate_threshold)."""
 
 
-ERROR_TOLERANCE = 0.01
-"""Lip errors within this share of the lowest count as level (1 %: about 0.0013 on curves from 0 to
-1, which does not show on a face; a closure missed or made does)."""
-
-
 def best_setting(measured: dict[Setting, tuple[float, int, int]]) -> Setting:
-    """{(scale, threshold): (lip error, closures hit, closures)} -> among the settings hitting at
-    least as many closures as the track alone (scale 0, gate off: always measured, and always
-    qualifies), and with a lip error within ``ERROR_TOLERANCE`` of the lowest of them, the one that
-    hits the most closures (the lower error on a tie)."""
+    """{(scale, threshold): (lip error, closures hit, closures)} -> the setting with the lowest error
+    among those hitting at least as many closures as the track alone (scale 0, gate off: always
+    measured, and always qualifies)."""
     floor = measured[(0.0, 1.0)][1]
-    kept = {setting: (error, hits) for setting, (error, hits, _) in measured.items() if hits >= floor}
-    lowest = min(error for error, _ in kept.values())
-    level = {setting: (-hits, error) for setting, (error, hits) in kept.items()
-             if error <= lowest * (1 + ERROR_TOLERANCE)}
-    return min(level, key=level.get)
+    kept = {setting: error for setting, (error, hits, _) in measured.items() if hits >= floor}
+    return min(kept, key=kept.get)
 
 
 @torch.no_grad()
