@@ -100,9 +100,9 @@ class ModelConfig:
     speech, the full correction overcorrects a clean viseme track)."""
     closure_gate: bool = False
     """A small head on the audio features alone that gives, per frame, the chance the lips are closed
-    (trained against the label's closed lips, weight ``w_gate``). At inference, where that chance is
-    above ``gate_threshold``, the output's lip aperture is scaled by 1 - chance (``gate.py``): the
-    audio's evidence of a bilabial closes the lips even where the viseme track missed it."""
+    (trained against the label's closed lips, weight ``w_gate``). At inference, from ``gate_threshold``
+    to certainty, it narrows the output's lip aperture to shut (``gate.close_lips``): the audio's
+    evidence of a bilabial closes the lips even where the viseme track missed it."""
     gate_threshold: float = 1.0
     """``closure_gate``: the chance above which the gate closes the lips (1.0: it never does; set after
     training by ``train.calibrate`` on the held-out voices' clean speech)."""

@@ -1,5 +1,6 @@
 """PMMTalk's training losses: position and motion of the coefficients, closed lips kept closed, the
-closure gate's closed-lips chance, plus the alignment terms (``align.py``), weighted by the ``w_*`` fields of ``ModelConfig``.
+closure gate's closed-lips chance, plus the alignment terms (``align.py``), weighted by the ``w_*``
+fields of ``ModelConfig``.
 
 pred, target: (B, T, 32) coefficients in 0..1; mask: (B, T) bool, True on real frames.
 """

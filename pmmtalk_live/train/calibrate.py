@@ -90,12 +90,13 @@ def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[Set
             output = model(collate([item]))
             reference = item["coeffs"].numpy()
             for threshold in thresholds:
-                coeffs = output.coeffs[0] if output.closed is None else close_lips(output.coeffs[0], output.closed[0], threshold)
-                coeffs = coeffs.numpy()
-                errors[threshold].append(np.mean(lip_errors(coeffs, reference)[0]))
-                hit, count = closures_hit(coeffs, reference, model.config.fps)
+                coeffs = output.coeffs[0]
+                if output.closed is not None:
+                    coeffs = close_lips(coeffs, output.closed[0], threshold)
+                errors[threshold].append(np.mean(lip_errors(coeffs.numpy(), reference)[0]))
+                hit, count = closures_hit(coeffs.numpy(), reference, model.config.fps)
                 hits[threshold] += hit
-            events += count
+            events += count  # the reference's closures: the same at every threshold
         for threshold in thresholds:
             measured[(scale, threshold)] = (float(np.mean(errors[threshold])), hits[threshold], events)
     config, train_settings = read_config(Path(run))
