@@ -17,14 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..rig import CHANNEL_INDEX
 from .decoder import numpy_gelu
+from .losses import _CLOSE, _JAW, _LIP_OPENERS  # the channels of losses.lip_aperture
 
 GATE_HIDDEN = 64
-
-_JAW, _CLOSE = CHANNEL_INDEX["jawOpen"], CHANNEL_INDEX["mouthClose"]
-_LIP_OPENERS = [CHANNEL_INDEX[name] for name in ("mouthLowerDownLeft", "mouthLowerDownRight",
-                                                  "mouthUpperUpLeft", "mouthUpperUpRight")]
 
 
 class ClosureGate(nn.Module):
