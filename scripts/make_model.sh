@@ -4,7 +4,7 @@
 #      (Mandarin, German, Spanish), each with its held-out voices (docs/corpus.md);
 #   2. the live viseme track of every utterance (the pseudo-text, cached beside the corpus);
 #   3. training with scripts/model/default.yaml (resumable: run again to go on after a stop);
-#   4. the correction scale (and a closure gate's threshold, if the config has one) calibrated on the held-out voices' unaugmented speech (train/calibrate.py);
+#   4. the correction scale (and a closure gate's threshold, if the config has one) calibrated on the held-out voices' speech, clean and augmented (train/calibrate.py);
 #   5. the weights and config copied into pmmtalk_live/data/models/default/.
 # Takes about an hour on 2 CPU cores. DATA (default data/corpus) and RUN (default out/model-default) move it.
 set -euo pipefail
@@ -17,7 +17,7 @@ CLI=.venv/bin/pmmtalk-live
 $CLI corpus build --hours 3.1 --out "$DATA/en" --languages en --jobs "$JOBS"
 $CLI corpus build --hours 0.6 --out "$DATA/other" --languages cmn de es --jobs "$JOBS"
 $CLI train --data "$DATA/en" "$DATA/other" --config scripts/model/default.yaml --out "$RUN" --jobs "$JOBS"
-# how much of its correction the model applies, and from which chance its gate closes the lips: chosen on the held-out voices' clean speech (docs/model-card.md)
+# how much of its correction the model applies, and from which chance its gate closes the lips: chosen on the held-out voices' speech, clean and augmented (docs/model-card.md)
 .venv/bin/python -m pmmtalk_live.train.calibrate "$RUN" "$DATA/en" "$DATA/other"
 
 DEST=pmmtalk_live/data/models/default

@@ -96,8 +96,8 @@ class ModelConfig:
     synthetic ones), the correction is what is at stake, not the whole face."""
     correction_scale: float = 1.0
     """``viseme_residual``: the decoder's correction is scaled by this at inference (set after
-    training by ``train.calibrate``, on the held-out voices' clean speech: trained mostly on augmented
-    speech, the full correction overcorrects a clean viseme track)."""
+    training by ``train.calibrate``, on the held-out voices' speech, clean and augmented: in full, the
+    correction overcorrects on voices the model has not heard)."""
     closure_gate: bool = False
     """A small head on the audio features alone that gives, per frame, the chance the lips are closed
     (trained against the label's closed lips, weight ``w_gate``). At inference, from ``gate_threshold``
@@ -105,7 +105,7 @@ class ModelConfig:
     evidence of a bilabial closes the lips even where the viseme track missed it."""
     gate_threshold: float = 1.0
     """``closure_gate``: the chance above which the gate closes the lips (1.0: it never does; set after
-    training by ``train.calibrate`` on the held-out voices' clean speech)."""
+    training by ``train.calibrate`` on the held-out voices' speech)."""
     audio_dropout: float = 0.0
     """Per utterance in training, the audio branch is dropped with this chance (never together with
     the text): the model learns what the viseme track alone says."""

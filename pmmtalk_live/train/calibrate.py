@@ -1,15 +1,17 @@
 """How much of its correction a trained viseme-residual model applies (``correction_scale``), and
 from which chance its closure gate closes the lips (``gate_threshold``).
 
-The synthetic corpus augments most of its audio, so the live recogniser's viseme track is worse in
-training than on a clean voice, and the decoder learns corrections sized for that: applied in full
-to a clean track they overcorrect. After training, ``calibrate_correction`` measures the lip error
-(``train.metrics.lip_errors``, per frame the largest over the lip channels) and the lip closures hit
-(``train.metrics.closures_hit``) on the unaugmented utterances of the corpora's held-out voices at
-each scale in ``SCALES`` (with each of ``GATE_THRESHOLDS`` for a ``closure_gate`` model), and keeps
-the setting with the lowest lip error among those that close the lips at least as often as the
-uncorrected track (scale 0, gate off): a correction that smooths closures away lowers the mean error
-and loses the bilabials a viewer looks for. Real recordings play no part in it.
+The decoder learns its correction at full scale, and in full it overcorrects on voices it has not
+heard: it pulls every frame towards the training voices' average mouth. After training,
+``calibrate_correction`` measures the lip error (``train.metrics.lip_errors``, per frame the largest
+over the lip channels) and the lip closures hit (``train.metrics.closures_hit``) on every utterance
+of the corpora's held-out voices, clean and augmented alike, at each scale in ``SCALES`` (with each
+of ``GATE_THRESHOLDS`` for a ``closure_gate`` model), and keeps the setting with the lowest lip error
+among those that close the lips at least as often as the uncorrected track (scale 0, gate off): a
+correction that smooths closures away lowers the mean error and loses the bilabials a viewer looks
+for. The augmented utterances count because a user's microphone is not a clean synthetic voice: the
+augmentation (noise, reverberation, equalisation, band limits) stands in for it, and there the live
+recogniser's track misses more, so the correction matters more. Real recordings play no part in it.
 
     python -m pmmtalk_live.train.calibrate RUN CORPUS [CORPUS ...]
 """
@@ -22,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from tqdm import tqdm
 
 from ..model.checkpoint import CONFIG, read_config, save_config
@@ -38,16 +39,12 @@ GATE_THRESHOLDS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 """``closure_gate`` models: the gate thresholds tried with each scale (1.0: the gate off)."""
 
 
-def clean_held_out(corpora: list[str | Path]) -> list:
-    """The unaugmented utterances of the corpora's held-out voices."""
+def held_out(corpora: list[str | Path]) -> list:
+    """The utterances of the corpora's held-out voices, clean and augmented."""
     out = []
     for root in corpora:
         held = held_out_voices(root)
-        for utt in load_dataset(root):
-            if utt.subject in held:
-                meta = yaml.safe_load((utt.audio_path.parent / "meta.yaml").read_text(encoding="utf-8")) or {}
-                if not meta.get("augmentation"):
-                    out.append(utt)
+        out += [utt for utt in load_dataset(root) if utt.subject in held]
     return out
 
 
@@ -72,9 +69,9 @@ def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[Set
     model = load_model(run)
     if not model.config.viseme_residual:
         raise ValueError(f"{run}: not a viseme_residual model, nothing to calibrate")
-    utts = clean_held_out(corpora)
+    utts = held_out(corpora)
     if not utts:
-        raise ValueError("no unaugmented utterances of held-out voices in " + ", ".join(map(str, corpora)))
+        raise ValueError("no utterances of held-out voices in " + ", ".join(map(str, corpora)))
     dataset = CoeffDataset(utts, model.config, features=FeatureCache(model.config))
     items = [dataset.item(i) for i in range(len(utts))]
     thresholds = GATE_THRESHOLDS if model.config.closure_gate else (1.0,)
