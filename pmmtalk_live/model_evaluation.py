@@ -304,8 +304,8 @@ class Check:
     def text(self) -> str:
         key = self.measure.key
         word = "beats" if self.strict else "no worse than"
-        return (f"{self.measure.label}: {SHORT[self.system]} {_fmt(key, self.value)} {word} "
-                f"{SHORT[self.other]} {_fmt(key, self.other_value)}")
+        value, other_value = _fmt_pair(key, self.value, self.other_value)
+        return f"{self.measure.label}: {SHORT[self.system]} {value} {word} {SHORT[self.other]} {other_value}"
 
 
 def compare(scores: dict[RowKey, Scores | None], row: RowKey, other: RowKey, key: str, strict: bool) -> Check:
@@ -334,7 +334,7 @@ def weak_points(results: list[Result], lookahead_ms: int = DEFAULT_LOOKAHEAD_MS)
                                   for key in keys) if c.ok is False]
             if failed:
                 lines.append(f"- {result.dataset.title}: {what} {SHORT[other]} on " + "; ".join(
-                    f"{c.measure.label} ({_fmt(c.measure.key, c.value)} vs {_fmt(c.measure.key, c.other_value)})"
+                    f"{c.measure.label} ({' vs '.join(_fmt_pair(c.measure.key, c.value, c.other_value))})"
                     for c in failed))
     return lines
 
@@ -345,14 +345,24 @@ def check_lines(checks: list[Check]) -> str:
 
 # --- tables ------------------------------------------------------------------------------------------------
 
-def _fmt(key: str, value: float | None) -> str:
+def _fmt(key: str, value: float | None, extra_digits: int = 0) -> str:
     if value is None:
         return "-"
     if key == "lag_ms":
         return f"{value:+.0f} ms"
     if key == "aperture_ratio":
-        return f"{value:.1f}x"
-    return f"{value:.3f}" if key in ("lip_max_error", "lip_mean_error", "jitter_prediction") else f"{value:.2f}"
+        return f"{value:.{1 + extra_digits}f}x"
+    digits = 3 if key in ("lip_max_error", "lip_mean_error", "jitter_prediction") else 2
+    return f"{value:.{digits + extra_digits}f}"
+
+
+def _fmt_pair(key: str, value: float | None, other: float | None) -> tuple[str, str]:
+    """Two figures to compare, with as many more digits (up to 3) as it takes to tell them apart."""
+    for extra in range(4):
+        pair = _fmt(key, value, extra), _fmt(key, other, extra)
+        if pair[0] != pair[1] or value == other or None in (value, other):
+            break
+    return pair
 
 
 def _lookahead(key: RowKey) -> str:

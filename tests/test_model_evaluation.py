@@ -161,5 +161,10 @@ def test_weak_points_name_each_measure_and_data_set_where_the_model_is_worse():
         "- Some set: worse than phonetic live on openness correlation (0.50 vs 0.70); jitter (0.020 vs 0.010); "
         "lag (-50 ms vs +0 ms)",
         "- Some set: not better than loudness jaw on openness correlation (0.50 vs 0.50)"]
+    # figures that round alike get the digits that tell them apart
+    close = me.Result(dataset, table_of(scores(lip_max=0.12562), scores(lip_max=0.12551), LOUD), None, None)
+    assert me.weak_points([close]) == ["- Some set: worse than phonetic live on max lip error (0.1256 vs 0.1255)"]
+    checks = me.verdict(close.scores)
+    assert "max lip error: PMMTalk live 0.1256 no worse than phonetic live 0.1255" in me.check_lines(checks)
     # jitter and lag are not the verdict's: the smooth, on-time loudness jaw is no bar on them
     assert me.weak_points([me.Result(dataset, table_of(scores(), scores(), LOUD), None, None)]) == []
