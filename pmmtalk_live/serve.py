@@ -61,6 +61,12 @@ class ServeSession:
             self.source = open_source(config.input, device=device, realtime=not config.fast, loop=config.loop,
                                       raw_rate_hz=config.raw_rate, raw_channels=config.raw_channels,
                                       raw_format=config.raw_format)
+            if config.animator == "pmmtalk":
+                import torch
+
+                # One frame per hop is too little work to share: idle torch workers would spin on the
+                # other cores (scripts/bench_live.py: 0.76 of a core with 2 threads, 0.31 with one).
+                torch.set_num_threads(1)
             animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0, config.ckpt)
         except BaseException:
             self.close()
