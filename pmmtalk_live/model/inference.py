@@ -233,7 +233,7 @@ class StreamSession:
         # a causal decoder answers each frame as it comes: its numpy form saves torch's per-call overhead
         self.decoder = (CausalDecoderStream if self.config.decoder_lookahead == 0 else DecoderStream)(model.decoder, style)
         self.gate = GateStream(model.gate) if model.gate is not None else None
-        self._gate_audio = np.zeros((0, self.config.d_model), np.float32)  # fused frames the decoder has not answered yet
+        self._gate_audio = np.zeros((0, self.config.d_model), np.float32)  # audio features of the frames the decoder has not answered yet
         self.num_samples = 0  # received so far
         self._features = torch.zeros(0, self.config.d_model)  # audio features not fused yet, from _next_frame
         self._next_frame = 0  # next frame to fuse
