@@ -122,7 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     model_config = read_config_for_run(args.config, args.out)
     features = None
-    if model_config.text or model_config.visual:
+    if model_config.cached_features:
         from .model.encoders.visual import visual_branch_status
 
         if model_config.visual:

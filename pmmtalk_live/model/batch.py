@@ -22,6 +22,9 @@ class Batch:
     """(B, T) bool: True on an utterance's real frames."""
     styles: torch.Tensor
     """(B,) int64: speaking style, 0 = neutral, training subjects from 1 (``ModelConfig.style_index``)."""
+    speech: torch.Tensor | None = None
+    """(B, T, speech_dim) float32: the Whisper branch's frozen encoder features per frame, precomputed
+    (``encoders.whisper.speech_track``); None = computed from ``audio``."""
     phone_ids: torch.Tensor | None = None
     """(B, T) int64: the recognised phone covering each frame (``config.PHONE_INDEX``; 0 = none)."""
     word_vectors: torch.Tensor | None = None

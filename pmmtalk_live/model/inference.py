@@ -312,10 +312,12 @@ def latency_s(config: ModelConfig) -> float:
     features' (and the text's, made as late), and the decoder's own look-ahead."""
     if config.audio_encoder == "mel":
         from .encoders.filterbank import latency_s as audio_latency_s
+    elif config.audio_encoder == "whisper":
+        from .encoders.whisper import latency_s as audio_latency_s
     else:
         from .encoders.audio import latency_s as audio_latency_s
     decoder = config.decoder_lookahead
-    if config.audio_encoder != "mel" and decoder:
+    if config.audio_encoder == "wav2vec2" and decoder:
         # the chunk holding frame t + decoder look-ahead must be complete, with its own look-ahead
         return (config.audio_chunk_frames - 1 + config.lookahead_frames + decoder) / config.fps
     return audio_latency_s(config) + decoder / config.fps

@@ -22,9 +22,12 @@ from .config import VISEME_DIM, ModelConfig
 
 
 def text_lookahead_s(config: ModelConfig) -> float:
-    """The recogniser's look-ahead: as long as the audio encoder's (``filterbank.latency_s``), so a
-    frame's text is final when its audio features are."""
-    from .encoders.filterbank import latency_s
+    """The recogniser's look-ahead: as long as the audio encoder's (``filterbank.latency_s`` or
+    ``whisper.latency_s``), so a frame's text is final when its audio features are."""
+    if config.audio_encoder == "whisper":
+        from .encoders.whisper import latency_s
+    else:
+        from .encoders.filterbank import latency_s
 
     return latency_s(config)
 

@@ -1,6 +1,7 @@
 """The whole PMMTalk model, top to bottom.
 
-    batch.audio --AudioEncoder (wav2vec 2.0 in chunks | filterbank; the same live and offline)--> audio (B, T, d)
+    batch.audio --AudioEncoder (Whisper windows + head | wav2vec 2.0 in chunks | filterbank; the same live
+        and offline)--> audio (B, T, d)
     batch.phone_ids, word_vectors | visemes --TextEncoder--> text (B, T, d)   (if the text branch is on)
     batch.mouths --VisualEncoder--> visual (B, T, d)                      (if the visual branch is on)
     CrossModalAlignment(audio, text | visual) -> temporal KL, semantic cosine losses
@@ -47,6 +48,10 @@ class PMMTalk(nn.Module):
             from .encoders.filterbank import MelAudioEncoder
 
             self.audio = MelAudioEncoder(config)
+        elif config.audio_encoder == "whisper":
+            from .encoders.whisper import WhisperAudioEncoder
+
+            self.audio = WhisperAudioEncoder(config)
         else:
             self.audio = AudioEncoder(config)
         self.modalities = ("audio",)
@@ -75,7 +80,10 @@ class PMMTalk(nn.Module):
         num_frames = batch.num_frames
         batch_size = batch.audio.shape[0]
         device = batch.audio.device
-        features = {"audio": self.audio(batch.audio, batch.audio_lengths, num_frames)}
+        if batch.speech is not None:  # the Whisper branch's frozen features, precomputed (training's cache)
+            features = {"audio": self.audio(batch.audio, batch.audio_lengths, num_frames, speech=batch.speech)}
+        else:
+            features = {"audio": self.audio(batch.audio, batch.audio_lengths, num_frames)}
         present = {"audio": torch.ones(batch_size, dtype=torch.bool, device=device)}
         if self.text is not None:
             has_text = (batch.visemes if self.text.input == "visemes" else batch.phone_ids) is not None

@@ -9,7 +9,10 @@ of the corpora's held-out voices, clean and augmented alike, at each scale in ``
 of ``GATE_THRESHOLDS`` for a ``closure_gate`` model), and keeps the setting with the lowest lip error
 among those that close the lips at least as often as the uncorrected track (scale 0, gate off): a
 correction that smooths closures away lowers the mean error and loses the bilabials a viewer looks
-for. The augmented utterances count because a user's microphone is not a clean synthetic voice: the
+for. A model without a viseme track to correct (the Whisper default) has no scale to choose, only its
+gate: it keeps the threshold that closes the lips most often at a lip error within
+``ERROR_TOLERANCE`` of the lowest, so the gate fires where it shuts real closures and not where it
+would shut open vowels. The augmented utterances count because a user's microphone is not a clean synthetic voice: the
 augmentation (noise, reverberation, equalisation, band limits) stands in for it, and there the live
 recogniser's track misses more, so the correction matters more. Real recordings play no part in it.
 
@@ -37,6 +40,9 @@ from .metrics import closures_hit, lip_errors
 SCALES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 GATE_THRESHOLDS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 """``closure_gate`` models: the gate thresholds tried with each scale (1.0: the gate off)."""
+ERROR_TOLERANCE = 0.02
+"""Models without a correction scale: the gate threshold may cost this much lip error (relative)
+over the lowest for more closures."""
 
 
 def held_out(corpora: list[str | Path]) -> list:
@@ -55,7 +61,13 @@ Setting = tuple[float, float]
 def best_setting(measured: dict[Setting, tuple[float, int, int]]) -> Setting:
     """{(scale, threshold): (lip error, closures hit, closures)} -> the setting with the lowest error
     among those hitting at least as many closures as the track alone (scale 0, gate off: always
-    measured, and always qualifies)."""
+    measured, and always qualifies). Without scale 0 (a model with no track to correct: scale 1.0
+    only), the one with the most closures among those within ``ERROR_TOLERANCE`` of the lowest error
+    (the lower error on a tie)."""
+    if (0.0, 1.0) not in measured:
+        lowest = min(error for error, _, _ in measured.values())
+        near = {s: v for s, v in measured.items() if v[0] <= lowest * (1 + ERROR_TOLERANCE)}
+        return max(near, key=lambda s: (near[s][1], -near[s][0]))
     floor = measured[(0.0, 1.0)][1]
     kept = {setting: error for setting, (error, hits, _) in measured.items() if hits >= floor}
     return min(kept, key=kept.get)
@@ -67,8 +79,8 @@ def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[Set
     ``GATE_THRESHOLDS`` for a ``closure_gate`` model; 1.0 alone otherwise); writes the chosen
     setting (``best_setting``) into the run's config.yaml."""
     model = load_model(run)
-    if not model.config.viseme_residual:
-        raise ValueError(f"{run}: not a viseme_residual model, nothing to calibrate")
+    if not model.config.viseme_residual and not model.config.closure_gate:
+        raise ValueError(f"{run}: neither a viseme_residual model nor one with a closure gate, nothing to calibrate")
     utts = held_out(corpora)
     if not utts:
         raise ValueError("no utterances of held-out voices in " + ", ".join(map(str, corpora)))
@@ -78,7 +90,8 @@ def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[Set
     if model.gate is not None:
         model.gate.threshold = 1.0  # the gate is applied below, at each threshold
     measured = {}
-    for scale in tqdm(SCALES, desc="calibrate", unit="scale"):
+    scales = SCALES if model.config.viseme_residual else (1.0,)
+    for scale in tqdm(scales, desc="calibrate", unit="scale"):
         model.decoder.correction_scale = scale
         errors = {threshold: [] for threshold in thresholds}
         hits = {threshold: 0 for threshold in thresholds}

@@ -404,7 +404,7 @@ def split(utterances: Sequence[Utterance], val_fraction: float, seed: int = 0,
 
 # --- the torch side ---------------------------------------------------------------------------------
 
-FEATURE_NAMES = ("phone_ids", "word_vectors", "visemes", "mouths")
+FEATURE_NAMES = ("speech", "phone_ids", "word_vectors", "visemes", "mouths")
 
 
 class CoeffDataset(torch.utils.data.Dataset):
@@ -412,7 +412,9 @@ class CoeffDataset(torch.utils.data.Dataset):
 
     An item is a dict: ``id``, ``subject``, ``start_frame`` (of the crop in the utterance), ``audio``
     float32 (N,) at 16 kHz, ``coeffs`` float32 (T, 32), ``style`` (``config.style_index(subject)``), and
-    what ``features(utt)`` gives for the whole utterance at ``config.fps``, cropped alike: ``phone_ids``
+    what ``features(utt)`` gives for the whole utterance at ``config.fps``, cropped alike: ``speech``
+    float16 (T, speech_dim) (the Whisper branch's frozen features, made from the whole utterance, so
+    a crop's first frames heard the audio before it, as live), ``phone_ids``
     int64 (T,), ``word_vectors`` float32 (T, 384), ``mouths`` uint8 (T, 48, 96, 3). Frame k shows the
     audio at k / fps from the item's first sample, and T = ``num_frames_for(N / 16000, fps)``.
 
@@ -492,7 +494,7 @@ class CoeffDataset(torch.utils.data.Dataset):
         unknown = set(given) - set(FEATURE_NAMES)
         if unknown:
             raise ValueError(f"features({utt.id}) gave unknown keys {sorted(unknown)}; expected {FEATURE_NAMES}")
-        shapes = {"phone_ids": ((), np.int64), "word_vectors": ((WORD_DIM,), np.float32),
+        shapes = {"speech": ((self.config.speech_dim,), np.float16), "phone_ids": ((), np.int64), "word_vectors": ((WORD_DIM,), np.float32),
                   "visemes": ((VISEME_DIM,), np.float32),
                   "mouths": (MOUTH_SHAPE, np.uint8)}
         out = {}
@@ -513,7 +515,8 @@ class CoeffDataset(torch.utils.data.Dataset):
 def collate(items: Sequence[dict]) -> Batch:
     """``CoeffDataset`` items -> a padded ``Batch`` (zeros after each utterance's end).
 
-    ``phone_ids``, ``word_vectors`` and ``mouths`` are tensors when any item has them (zero rows for
+    ``speech`` is a tensor when every item has it (None when none has it); ``phone_ids``,
+    ``word_vectors`` and ``mouths`` are tensors when any item has them (zero rows for
     those that do not), else None; ``text_present`` (phone ids or word vectors there) and
     ``visual_present`` (mouths there) are always (B,) bool. Mouths become (B, T, 3, 48, 96) float in 0..1.
     """
@@ -542,6 +545,11 @@ def collate(items: Sequence[dict]) -> Batch:
         return out
 
     mouths = stacked("mouths", MOUTH_SHAPE, torch.uint8)
+    speech = None
+    if any("speech" in item for item in items):
+        if not all("speech" in item for item in items):
+            raise ValueError("collate: some items have speech features and some do not")
+        speech = stacked("speech", tuple(items[0]["speech"].shape[1:]), torch.float32)
     return Batch(
         audio=audio,
         audio_lengths=torch.tensor(lengths, dtype=torch.int64),
@@ -550,6 +558,7 @@ def collate(items: Sequence[dict]) -> Batch:
         phone_ids=stacked("phone_ids", (), torch.int64),
         word_vectors=stacked("word_vectors", (WORD_DIM,), torch.float32),
         visemes=stacked("visemes", (VISEME_DIM,), torch.float32),
+        speech=speech,
         text_present=torch.tensor([any(name in item for name in ("phone_ids", "word_vectors", "visemes"))
                                    for item in items]),
         mouths=None if mouths is None else mouths.permute(0, 1, 4, 2, 3).float() / 255.0,

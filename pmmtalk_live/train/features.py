@@ -8,6 +8,7 @@ recogniser, the word encoder, the Wav2Lip checkpoint and the face): change a set
     utterance audio --recogniser--> Transcript --text_frames--> phone_ids (T,), word_vectors (T, 384)
     utterance audio --live phone recogniser, 10 ms hops (text_input: visemes)--> visemes (T, 33)
     utterance audio --Wav2Lip (if on)--> mouths (T, 48, 96, 3) uint8
+    utterance audio --Whisper encoder on its windows (audio_encoder: whisper)--> speech (T, speech_dim) float16
 """
 
 from __future__ import annotations
@@ -39,10 +40,15 @@ class FeatureCache:
             from ..model.live_text import text_lookahead_s
 
             settings["text_lookahead_s"] = round(text_lookahead_s(config), 6)
+        if config.audio_encoder == "whisper":
+            settings["speech"] = {name: getattr(config, name) for name in (
+                "speech_model", "speech_dim", "speech_window_s", "speech_hop_s", "speech_lookahead_s")}
         key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         self.key = key
         self.root = None if dataset_root is None else Path(dataset_root)
         self._settings = settings
+        self.threads = 0
+        """CPU threads of the Whisper encoder (0: all; one per worker process in ``precompute``)."""
         self._recognizer = None
         self._word_encoder = None
         self._visual = None
@@ -70,6 +76,11 @@ class FeatureCache:
         audio = read_audio(utt.audio_path)
         num_frames = num_frames_for(len(audio.samples) / SAMPLE_RATE_HZ, self.config.fps)
         features: dict[str, np.ndarray] = {}
+        if self.config.audio_encoder == "whisper":
+            from ..model.encoders.whisper import speech_model, speech_track
+
+            model = speech_model(self.config.speech_model, "cpu", self.threads)
+            features["speech"] = speech_track(audio.samples, self.config, num_frames, model).astype(np.float16)
         if self.config.text and self.config.text_input == "visemes":
             from ..model.live_text import viseme_track
 
@@ -125,6 +136,7 @@ def _start_worker(config: ModelConfig, root: Path | None) -> None:
 
     torch.set_num_threads(1)
     _worker_cache = FeatureCache(config, root)
+    _worker_cache.threads = 1
 
 
 def _compute_in_worker(utt: Utterance) -> None:

@@ -18,7 +18,6 @@ times as much live (docs/model-card.md). ``audio_encoder: wav2vec2`` stays for u
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,8 +25,7 @@ from torch import nn
 
 from ...tracks import SAMPLE_RATE_HZ, num_frames_for
 from ..config import ModelConfig
-from ..decoder import numpy_gelu as _gelu
-from ..decoder import numpy_layer_norm as _layer_norm
+from .causal import ConvStream, conv_stack, receptive_field
 
 WINDOW_SAMPLES = 400
 """25 ms analysis window."""
@@ -95,31 +93,6 @@ def latency_s(config: ModelConfig) -> float:
     return config.lookahead_frames / config.fps + (WINDOW_SAMPLES / 2) / SAMPLE_RATE_HZ
 
 
-class CausalConv(nn.Conv1d):
-    """A 1-D convolution that only looks back: (B, C, M) -> (B, C_out, M), zeros before the start."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        reach = (self.kernel_size[0] - 1) * self.dilation[0]
-        return super().forward(nn.functional.pad(x, (reach, 0)))
-
-
-class ChannelNorm(nn.LayerNorm):
-    """LayerNorm over the channels of (B, C, M), per frame (so it stays causal)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.transpose(1, 2)).transpose(1, 2)
-
-
-class Block(nn.Module):
-    def __init__(self, channels: int, dilation: int, dropout: float):
-        super().__init__()
-        self.net = nn.Sequential(ChannelNorm(channels), CausalConv(channels, channels, 3, dilation=dilation),
-                                 nn.GELU(), nn.Conv1d(channels, channels, 1), nn.Dropout(dropout))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.net(x)
-
-
 class MelAudioEncoder(nn.Module):
     """(B, N) audio, lengths (B,), frames T -> (B, T, d_model) features at ``config.fps``."""
 
@@ -127,15 +100,13 @@ class MelAudioEncoder(nn.Module):
         super().__init__()
         self.config = config
         channels = config.mel_channels
-        self.convs = nn.Sequential(CausalConv(NUM_BANDS + 1, channels, 5),
-                                   *(Block(channels, d, config.dropout) for d in config.mel_dilations),
-                                   ChannelNorm(channels))
+        self.convs = conv_stack(NUM_BANDS + 1, channels, config.mel_dilations, config.dropout)
         self.project = nn.Linear(channels, config.d_model)
 
     @property
     def receptive_field(self) -> int:
         """Filterbank frames one output frame depends on (itself and the ones before it)."""
-        return 5 + 2 * sum(self.config.mel_dilations)
+        return receptive_field(self.config.mel_dilations)
 
     def forward(self, audio: torch.Tensor, audio_lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
         if audio.shape[1] < WINDOW_SAMPLES:
@@ -157,11 +128,9 @@ class MelStream:
     """The encoder live: push audio, get each model frame's features once its look-ahead is in, the
     numbers of ``MelAudioEncoder.forward`` on the whole stream (within float32 rounding).
 
-    A 10 ms hop adds one filterbank frame, and torch's per-call overhead would cost more than the
-    arithmetic, so the stream runs the same layers in numpy on the weights copied once: each causal
-    convolution keeps the inputs it still reaches back to (zeros before the stream, as offline pads)
-    and a new frame costs one matrix product per layer. Memory: part of one window of audio, those
-    histories and the outputs not yet read."""
+    A 10 ms hop adds one filterbank frame: the filterbank is computed in numpy and the convolutions
+    run as a ``ConvStream`` (numpy, weights copied once, one matrix product per layer and frame).
+    Memory: part of one window of audio, the convolutions' histories and the outputs not yet read."""
 
     def __init__(self, encoder: MelAudioEncoder):
         self.config = encoder.config
@@ -169,9 +138,8 @@ class MelStream:
         self._audio = np.zeros(0, np.float32)  # from sample _audio_start on
         self._audio_start = 0
         self._num_fb = 0  # filterbank frames computed
-        self._layers = _numpy_layers(encoder)
-        self._history = [np.zeros((layer.reach, layer.weight.shape[0] // layer.kernel), np.float32)
-                         for layer in self._layers.convs]
+        self._window = np.hanning(WINDOW_SAMPLES + 1)[:-1].astype(np.float32)  # periodic Hann, as torch's
+        self._convs = ConvStream(encoder.convs, encoder.project)
         self._outputs = np.zeros((0, encoder.config.d_model), np.float32)  # projected, from _outputs_start on
         self._outputs_start = 0
         self._next_frame = 0
@@ -203,29 +171,14 @@ class MelStream:
         first = self._num_fb * HOP_SAMPLES - self._audio_start
         count = num_fb - self._num_fb
         windows = np.lib.stride_tricks.sliding_window_view(self._audio[first:], WINDOW_SAMPLES)[::HOP_SAMPLES][:count]
-        layers = self._layers
-        spectrum = np.fft.rfft(windows * layers.window, n=N_FFT).astype(np.complex64)
-        log_mel = np.log((spectrum.real ** 2 + spectrum.imag ** 2) @ layers.bands + np.float32(LOG_FLOOR))
+        spectrum = np.fft.rfft(windows * self._window, n=N_FFT).astype(np.complex64)
+        log_mel = np.log((spectrum.real ** 2 + spectrum.imag ** 2) @ _bands() + np.float32(LOG_FLOOR))
         level = log_mel.mean(1, keepdims=True)
         x = np.concatenate([log_mel - level, level / np.float32(10.0)], 1).astype(np.float32)  # (n, 65)
-        x = self._causal(0, x)
-        for i, (norm, pointwise) in enumerate(zip(layers.block_norms, layers.pointwise)):
-            h = self._causal(i + 1, _layer_norm(x, *norm))
-            x = x + (_gelu(h) @ pointwise[0] + pointwise[1])
-        x = _layer_norm(x, *layers.out_norm)
-        self._outputs = np.concatenate([self._outputs, x @ layers.project[0] + layers.project[1]])
+        self._outputs = np.concatenate([self._outputs, self._convs.push(x)])
         drop = num_fb * HOP_SAMPLES - self._audio_start
         self._audio, self._audio_start = self._audio[drop:], self._audio_start + drop
         self._num_fb = num_fb
-
-    def _causal(self, i: int, x: np.ndarray) -> np.ndarray:
-        """Causal convolution ``i`` on new frames x (n, C_in), fed its history -> (n, C_out)."""
-        layer = self._layers.convs[i]
-        full = np.concatenate([self._history[i], x])
-        self._history[i] = full[len(full) - layer.reach:]
-        n = len(x)  # tap k of output frame j reads full[j + k * dilation]
-        stacked = np.concatenate([full[k * layer.dilation:k * layer.dilation + n] for k in range(layer.kernel)], 1)
-        return stacked @ layer.weight + layer.bias  # (n, K * C_in) @ (K * C_in, C_out)
 
     def _emit(self, end: int, last_fb: int) -> torch.Tensor:
         first = self._next_frame
@@ -239,50 +192,3 @@ class MelStream:
         drop = min(max(keep_from - self._outputs_start, 0), max(len(self._outputs) - 1, 0))
         self._outputs, self._outputs_start = self._outputs[drop:], self._outputs_start + drop
         return torch.from_numpy(np.ascontiguousarray(picked))
-
-
-@dataclass
-class _Conv:
-    weight: np.ndarray  # (K * C_in, C_out): tap k's inputs at rows k * C_in ..
-    bias: np.ndarray
-    kernel: int
-    dilation: int
-
-    @property
-    def reach(self) -> int:
-        return (self.kernel - 1) * self.dilation
-
-
-@dataclass
-class _Layers:
-    window: np.ndarray
-    bands: np.ndarray
-    convs: list[_Conv]
-    block_norms: list[tuple[np.ndarray, np.ndarray, float]]
-    pointwise: list[tuple[np.ndarray, np.ndarray]]
-    out_norm: tuple[np.ndarray, np.ndarray, float]
-    project: tuple[np.ndarray, np.ndarray]
-
-
-def _numpy_layers(encoder: MelAudioEncoder) -> _Layers:
-    """The encoder's weights as float32 numpy arrays laid out for ``MelStream``."""
-    def array(t: torch.Tensor) -> np.ndarray:
-        return t.detach().cpu().float().numpy().copy()
-
-    def conv(c: nn.Conv1d) -> _Conv:
-        weight = array(c.weight).transpose(2, 1, 0).reshape(-1, c.out_channels)  # (K, C_in, C_out) flattened
-        return _Conv(weight, array(c.bias), c.kernel_size[0], c.dilation[0])
-
-    def norm(n: nn.LayerNorm) -> tuple[np.ndarray, np.ndarray, float]:
-        return array(n.weight), array(n.bias), n.eps
-
-    layers = list(encoder.convs)
-    blocks = layers[1:-1]
-    return _Layers(
-        window=np.hanning(WINDOW_SAMPLES + 1)[:-1].astype(np.float32),  # periodic Hann, as torch's
-        bands=_bands(),
-        convs=[conv(layers[0])] + [conv(b.net[1]) for b in blocks],
-        block_norms=[norm(b.net[0]) for b in blocks],
-        pointwise=[(array(b.net[3].weight)[:, :, 0].T.copy(), array(b.net[3].bias)) for b in blocks],
-        out_norm=norm(layers[-1]),
-        project=(array(encoder.project.weight).T.copy(), array(encoder.project.bias)))
