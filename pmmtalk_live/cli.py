@@ -23,13 +23,21 @@ def _text(args: argparse.Namespace) -> str | None:
     return args.text
 
 
+def _compute(text: str) -> str:
+    from .config import COMPUTE_PATTERN
+
+    if not COMPUTE_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
 def cmd_animate(args: argparse.Namespace) -> int:
     from .offline import animate_file
 
     result = animate_file(args.input, args.output, fps=args.fps, text=_text(args), preset=args.preset,
                           animator=args.animator, ckpt=args.ckpt,
                           idle=not args.no_idle, seed=args.seed, slate=args.slate, take=args.take,
-                          subject=args.subject, show_progress=not args.quiet)
+                          subject=args.subject, show_progress=not args.quiet, compute=args.compute)
     mode = "transcript (forced alignment)" if (args.text or args.text_file) else "phone recognition"
     print(f"take: {result.take_path}")
     print(f"  {result.curves.num_frames} frames at {args.fps:g} fps ({result.audio.duration_s:.2f} s), "
@@ -75,7 +83,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 _SERVE_OPTIONS = ("input", "device", "fast", "loop", "raw_rate", "raw_channels", "raw_format", "preset",
-                  "animator", "ckpt", "fps", "lookahead_ms", "hop_ms", "max_backlog_ms", "subject", "osc", "livelink",
+                  "animator", "ckpt", "compute", "fps", "lookahead_ms", "hop_ms", "max_backlog_ms", "subject", "osc", "livelink",
                   "record", "takes_dir", "slate", "control", "idle", "seed", "quiet")
 
 
@@ -226,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
     p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                    "(default: the shipped model)")
+    p.add_argument("--compute", default="cpu", type=_compute, metavar="cpu|cuda[:N]",
+                   help="pmmtalk: where the speech encoder runs (default: cpu; cuda runs it in float16)")
     p.add_argument("--slate", help="slate name (default: from the input file name)")
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
     p.add_argument("--subject", default="pmmtalk", help="subject name in the file name (default: pmmtalk)")
@@ -320,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
     anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                       "(default: the shipped model)")
+    anim.add_argument("--compute", type=_compute, metavar="cpu|cuda[:N]",
+                      help="pmmtalk: where the speech encoder runs (default: cpu; cuda runs it in float16)")
     anim.add_argument("--fps", type=int, choices=(30, 60), help="output frame rate (default: 60)")
     anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
                       "(default: 100; less = lower latency, less anticipation)")

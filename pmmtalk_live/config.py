@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,8 @@ class ServeConfig:
     ckpt: str | None = None
     """The PMMTalk model (``animator: pmmtalk``): a run folder or a packaged model name; None = the
     shipped default model."""
+    compute: str = "cpu"
+    """Where the PMMTalk model's speech encoder runs: ``cpu`` or ``cuda`` / ``cuda:N``."""
     fps: int = 60
     lookahead_ms: float = 100.0
     hop_ms: float = 10.0
@@ -90,6 +93,8 @@ class ServeConfig:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(ServeConfig)}
+COMPUTE_PATTERN = re.compile(r"cpu|cuda(:[0-9]+)?")
+"""``compute``: the CPU, or a CUDA device."""
 _CHOICES = {"fps": (30, 60), "raw_format": ("s16le", "s32le", "f32le"), "animator": ("phonetic", "pmmtalk")}
 _RANGES = {"lookahead_ms": (0.0, 1000.0), "hop_ms": (10.0, 20.0), "max_backlog_ms": (20.0, 5000.0),
            "raw_rate": (1000, 384000), "raw_channels": (1, 64)}
@@ -177,6 +182,8 @@ def _convert(name: str, value, what: str):
         raise ConfigError(f"{what}: expected text, got {value!r}")
     elif value is not None:
         value = str(value)
+    if name == "compute" and not COMPUTE_PATTERN.fullmatch(value):
+        raise ConfigError(f"{what}: expected cpu, cuda or cuda:N, got {value!r}")
     if name in _CHOICES and value not in _CHOICES[name]:
         raise ConfigError(f"{what}: must be one of {', '.join(map(str, _CHOICES[name]))}, got {value!r}")
     if name in _RANGES:

@@ -52,11 +52,11 @@ def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator
 def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text: str | None = None,
                  animator: str = "phonetic", ckpt: str | None = None, preset: str | Path = "arkit", idle: bool = True,
                  seed: int = 0, slate: str | None = None, take: int | None = None,
-                 subject: str = "pmmtalk", show_progress: bool = True) -> AnimateResult:
+                 subject: str = "pmmtalk", show_progress: bool = True, compute: str = "cpu") -> AnimateResult:
     """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went."""
     path = Path(path)
     loaded_preset = load_preset(preset)  # a bad preset or model fails before any slow work
-    built = make_animator(animator, ckpt)
+    built = make_animator(animator, ckpt, compute)
     with tqdm(total=5, desc="animate", unit="step", disable=not show_progress, leave=False) as bar:
         bar.set_postfix_str("reading audio")
         audio = read_audio(path)

@@ -67,7 +67,8 @@ class ServeSession:
                 # One frame per hop is too little work to share: idle torch workers would spin on the
                 # other cores (scripts/bench_live.py: 0.76 of a core with 2 threads, 0.31 with one).
                 torch.set_num_threads(1)
-            animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0, config.ckpt)
+            animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0, config.ckpt,
+                                          config.compute)
         except BaseException:
             self.close()
             raise

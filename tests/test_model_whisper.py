@@ -145,3 +145,22 @@ def test_a_model_whose_width_does_not_fit_the_encoder_says_so(speech):
 def test_bad_window_settings_fail_when_the_model_is_built():
     with pytest.raises(ValueError, match="multiple of 20 ms"):
         PMMTalk(whisper_config(speech_window_s=0.99))
+
+
+def test_compute_cuda_is_refused_in_one_line_where_it_cannot_run():
+    from pmmtalk_live.model.config import tiny_config
+    from pmmtalk_live.model.inference import set_compute
+
+    mel = PMMTalk(tiny_config(audio_encoder="mel")).eval()
+    with pytest.raises(SpeechEncoderError, match="only the Whisper audio branch runs on CUDA"):
+        set_compute(mel, "cuda")
+    assert set_compute(mel, "cpu") is mel
+
+
+def test_compute_is_checked_in_serve_settings():
+    from pmmtalk_live.config import load_config
+    from pmmtalk_live.errors import ConfigError
+
+    assert load_config(None, {"compute": "cuda:1"}).compute == "cuda:1"
+    with pytest.raises(ConfigError, match="expected cpu, cuda or cuda:N"):
+        load_config(None, {"compute": "gpu"})

@@ -74,9 +74,9 @@ class LiveAnimator(Protocol):
         ...
 
 
-def make_animator(name: str, ckpt: str | None = None) -> Animator:
+def make_animator(name: str, ckpt: str | None = None, compute: str = "cpu") -> Animator:
     """``phonetic``, or ``pmmtalk`` with ``ckpt`` (a run folder or a packaged model name; None = the
-    shipped ``DEFAULT_MODEL``)."""
+    shipped ``DEFAULT_MODEL``) and its speech encoder on ``compute`` (``cpu``, ``cuda[:N]``)."""
     if name == "phonetic":
         from .phonetic import PhoneticAnimator
 
@@ -84,11 +84,12 @@ def make_animator(name: str, ckpt: str | None = None) -> Animator:
     if name == "pmmtalk":
         from .pmmtalk import PMMTalkAnimator
 
-        return PMMTalkAnimator(_need_ckpt(ckpt))
+        return PMMTalkAnimator(_need_ckpt(ckpt), compute=compute)
     raise ValueError(f"unknown animator {name!r} (choose from {', '.join(ANIMATORS)})")
 
 
-def make_live_animator(name: str, fps: float, lookahead_s: float, ckpt: str | None = None) -> LiveAnimator:
+def make_live_animator(name: str, fps: float, lookahead_s: float, ckpt: str | None = None,
+                       compute: str = "cpu") -> LiveAnimator:
     """As ``make_animator``, streaming. The PMMTalk model may need more look-ahead than asked for (its
     audio chunks): read the animator's own ``lookahead_s``."""
     if name == "phonetic":
@@ -98,7 +99,7 @@ def make_live_animator(name: str, fps: float, lookahead_s: float, ckpt: str | No
     if name == "pmmtalk":
         from .pmmtalk import LivePMMTalkAnimator
 
-        return LivePMMTalkAnimator(_need_ckpt(ckpt), fps=fps, lookahead_s=lookahead_s)
+        return LivePMMTalkAnimator(_need_ckpt(ckpt), fps=fps, lookahead_s=lookahead_s, compute=compute)
     raise ValueError(f"unknown animator {name!r} (choose from {', '.join(ANIMATORS)})")
 
 

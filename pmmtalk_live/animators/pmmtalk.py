@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import rig
 from ..audio.loudness import LiveLoudness
-from ..model.inference import StreamSession, animate, interpolate, latency_s, load_model, model_positions
+from ..model.inference import StreamSession, animate, interpolate, latency_s, load_model, model_positions, set_compute
 from ..model.pmmtalk import PMMTalk
 from ..tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, num_frames_for
 from . import LiveCoeffs
@@ -35,12 +35,13 @@ def _model(ckpt: PMMTalk | str | Path) -> PMMTalk:
 
 class PMMTalkAnimator:
     """``Animator``: a whole recording through the model. ckpt: a run folder, a packaged model's
-    name, or a loaded ``PMMTalk``; style: 0 = neutral, training subjects from 1."""
+    name, or a loaded ``PMMTalk``; style: 0 = neutral, training subjects from 1; compute: where the
+    speech encoder runs (``inference.set_compute``)."""
 
     name = "pmmtalk"
 
-    def __init__(self, ckpt: PMMTalk | str | Path, style: int = 0):
-        self.model = _model(ckpt)
+    def __init__(self, ckpt: PMMTalk | str | Path, style: int = 0, compute: str = "cpu"):
+        self.model = set_compute(_model(ckpt), compute)
         self.style = style
 
     def animate(self, audio: Audio, fps: float, text: str | None = None) -> CurveTrack:
@@ -69,10 +70,11 @@ class LivePMMTalkAnimator:
 
     name = "pmmtalk"
 
-    def __init__(self, ckpt: PMMTalk | str | Path, fps: float, lookahead_s: float = 0.0, style: int = 0):
+    def __init__(self, ckpt: PMMTalk | str | Path, fps: float, lookahead_s: float = 0.0, style: int = 0,
+                 compute: str = "cpu"):
         if fps <= 0 or lookahead_s < 0:
             raise ValueError(f"need fps > 0 and lookahead_s >= 0, got {fps}, {lookahead_s}")
-        self.model = _model(ckpt)
+        self.model = set_compute(_model(ckpt), compute)
         self.style = style
         self.fps = float(fps)
         self.lookahead_s = max(float(lookahead_s), min_lookahead_s(self.model, self.fps))

@@ -71,6 +71,23 @@ def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> 
                           f"model (packaged: {shipped})")
 
 
+def set_compute(model: PMMTalk, compute: str) -> PMMTalk:
+    """Where the model's pretrained speech encoder runs: ``cpu`` (int8) or ``cuda`` / ``cuda:N``
+    (float16); the head and decoder stay on the CPU (live they run one frame at a time in numpy).
+    Raises ``SpeechEncoderError`` (one line) when CUDA is asked for and absent, or the model's audio
+    branch cannot use it."""
+    from .encoders.whisper import SpeechEncoderError, speech_model
+
+    if compute == "cpu":
+        return model
+    if model.config.audio_encoder != "whisper":
+        raise SpeechEncoderError(f"--compute {compute}: only the Whisper audio branch runs on CUDA; this model's "
+                                 f"is {model.config.audio_encoder} (CPU only)")
+    speech_model(model.config.speech_model, compute, 1)  # fails now, not on the first hop
+    model.audio.compute = compute
+    return model
+
+
 # --- offline ---------------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=2)
