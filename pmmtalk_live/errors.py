@@ -31,3 +31,7 @@ class ControlError(PmmtalkError):
 
 class ConfigError(PmmtalkError):
     """A serve configuration file that cannot be read or does not validate."""
+
+
+class EvalDataError(PmmtalkError):
+    """An evaluation set's recordings are not on this machine (a Debian package not installed)."""

@@ -17,6 +17,7 @@ DEBIAN_PACKAGES=(
   fortunes-de            # ... German
   fortunes-es            # ... Spanish
   pocketsphinx-testdata  # real human recordings with transcripts: the lip-sync dev set
+  codec2-examples        # more real speakers (8 kHz, radio amateurs, Harvard sentences): evaluation only
   libsndfile1            # soundfile's library (the wheel bundles one; this one also reads more formats)
   libportaudio2          # sounddevice: the live microphone path
   sox                    # audio conversion in the tests and scripts
