@@ -164,3 +164,20 @@ def test_compute_is_checked_in_serve_settings():
     assert load_config(None, {"compute": "cuda:1"}).compute == "cuda:1"
     with pytest.raises(ConfigError, match="expected cpu, cuda or cuda:N"):
         load_config(None, {"compute": "gpu"})
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal decoder", "look-ahead decoder"])
+def test_long_recordings_decode_in_pieces_with_the_numbers_of_one_pass(speech, monkeypatch, causal):
+    """Over WHOLE_DECODE_FRAMES the decoder streams in pieces (memory linear in the length: one
+    piece of a 10-minute file at once made (T, T) score arrays, 16 GB at 277 s)."""
+    from pmmtalk_live.model import inference
+    from pmmtalk_live.model.config import tiny_config
+
+    torch.manual_seed(1)
+    config = whisper_config() if causal else tiny_config(audio_encoder="mel", lookahead_frames=2, text=False)
+    model = PMMTalk(config).eval()
+    batch = prepare_batch(model, Audio(speech, SAMPLE_RATE_HZ))
+    whole = model_coeffs(model, batch)
+    monkeypatch.setattr(inference, "WHOLE_DECODE_FRAMES", 16)
+    monkeypatch.setattr(inference, "STREAM_PIECE_FRAMES", 7)
+    np.testing.assert_allclose(model_coeffs(model, batch), whole, atol=1e-5)

@@ -47,6 +47,9 @@ PACKAGED_MODELS = "data/models"
 
 WHOLE_DECODE_FRAMES = 2048
 """Offline, longer recordings go through a ``DecoderStream`` (same result) instead of one (T, T) mask."""
+STREAM_PIECE_FRAMES = 512
+"""... fed this many frames at a time: memory stays linear in the length (pieces of the whole
+recording at once would make (T, T) score arrays again)."""
 
 
 # --- loading -------------------------------------------------------------------------------------------
@@ -162,12 +165,18 @@ def model_coeffs(model: PMMTalk, batch: Batch) -> np.ndarray:
     if fused.shape[1] <= WHOLE_DECODE_FRAMES:
         coeffs = model.decoder(fused, batch.styles, prior=prior,
                                prior_present=None if prior is None else present["text"])[0]
-    elif model.config.decoder_lookahead == 0:
-        stream = CausalDecoderStream(model.decoder, int(batch.styles[0]))
-        coeffs = stream.push(fused[0].numpy(), None if prior is None or not present["text"][0] else prior[0].numpy())
-    else:
-        stream = DecoderStream(model.decoder, int(batch.styles[0]))
-        coeffs = torch.cat([stream.push(fused[0]), stream.flush()])
+    else:  # in pieces: a stream attends over its cache and the piece, (piece, cache + piece) per head
+        track = None if prior is None or not present["text"][0] else prior[0].numpy()
+        causal = model.config.decoder_lookahead == 0
+        stream = (CausalDecoderStream if causal else DecoderStream)(model.decoder, int(batch.styles[0]))
+        parts = []
+        for first in range(0, fused.shape[1], STREAM_PIECE_FRAMES):
+            piece = fused[0, first:first + STREAM_PIECE_FRAMES]
+            if causal:
+                parts.append(stream.push(piece.numpy(), None if track is None else track[first:first + len(piece)]))
+            else:
+                parts.append(stream.push(piece))
+        coeffs = torch.cat(parts + [stream.flush()])
     if model.gate is not None:
         coeffs = model.gate.close(coeffs, features["audio"][0])
     return coeffs.float().numpy()
