@@ -40,7 +40,8 @@ from wire import Collector, OscBundle, decode_osc  # noqa: E402  (tests/wire.py:
 
 FPS = 60
 LOOKAHEAD_MS = 100
-TARGET_RTF = 0.3
+TARGET_RTF = 0.35
+"""Issue 15: the whole daemon with the Whisper default at most 0.35 of one core."""
 TARGET_LATENCY_P95_MS = 150 + LOOKAHEAD_MS
 TARGET_MEMORY_MB = 20.0
 WARMUP_S = 60.0
