@@ -40,9 +40,12 @@ bench: $(SETUP)
 
 # The lip-sync reports: the phonetic animator (docs/phonetic-animator.md), then the PMMTalk default against
 # it, the loudness-only jaw and the model's ablations on real and held-out synthetic speech
-# (docs/evaluation.md, plots in docs/evaluation/; the first run builds a 0.25 h corpus in $(OUT)/eval-corpus).
+# (docs/evaluation.md, plots in docs/evaluation/; the first run builds a 0.25 h corpus in $(OUT)/eval-corpus);
+# and each real set as one continuous live session, the previous default as "before" (docs/stream-evaluation.md;
+# it reports issue 15's bar and exits 0 either way, so it runs before the report whose verdict can stop make).
 eval: $(SETUP)
 	$(PY) -m pmmtalk_live.evaluation --out docs/phonetic-animator.md
+	$(PY) -m pmmtalk_live.stream_evaluation --ckpt default --out docs/stream-evaluation.md
 	$(PY) -m pmmtalk_live.model_evaluation --ckpt default --out docs/evaluation.md --corpus $(OUT)/eval-corpus
 
 # Rebuild the shipped PMMTalk checkpoint from scratch: corpus, features, training, install (about an hour).

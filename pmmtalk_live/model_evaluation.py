@@ -42,13 +42,13 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import evaluation, metrics, phones, rig
+from . import evaluation, metrics, rig
 from .animators.live_phonetic import HOP_SAMPLES, LivePhoneticAnimator
-from .animators.phonetic import PhoneticAnimator, render_phones
+from .animators.phonetic import PhoneticAnimator
 from .animators.pmmtalk import LivePMMTalkAnimator, min_lookahead_s
 from .audio.files import read_audio
-from .audio.loudness import loudness_envelope
 from .live_evaluation import continuous_speech, stream
+from .reference import Sample, real_samples
 from .model.checkpoint import WEIGHTS, CheckpointError
 from .model.inference import PACKAGED_MODELS, interpolate, load_model, model_coeffs, model_positions, prepare_batch
 from .model.pmmtalk import PMMTalk
@@ -91,17 +91,6 @@ def rows(lookaheads_ms: tuple[int, ...] = LOOKAHEADS_MS) -> list[RowKey]:
 # --- data --------------------------------------------------------------------------------------------------
 
 @dataclass
-class Sample:
-    """One utterance and its reference: ``coeffs`` (T, 32) float32 at the report's fps, T =
-    ``num_frames_for(audio.duration_s, fps)``, and the timed ``phones`` they were rendered from."""
-
-    name: str
-    audio: Audio
-    coeffs: np.ndarray
-    phones: list[Phone]
-
-
-@dataclass
 class DataSet:
     slug: str  # file-name part of its plots
     title: str
@@ -112,17 +101,6 @@ class DataSet:
     @property
     def duration_s(self) -> float:
         return sum(s.audio.duration_s for s in self.samples)
-
-
-def real_samples(utts: list[evaluation.Utterance], fps: float) -> list[Sample]:
-    """Recordings with transcripts -> samples whose reference is the teacher on the forced alignment."""
-    out = []
-    for utt in utts:
-        aligned = phones.align_phones(utt.audio, utt.text)
-        n = num_frames_for(utt.audio.duration_s, fps)
-        loudness = loudness_envelope(utt.audio.samples, utt.audio.sample_rate_hz, fps, n)
-        out.append(Sample(utt.name, utt.audio, render_phones(aligned, n, fps, loudness).values, aligned))
-    return out
 
 
 def real_sets(fps: float) -> list[DataSet]:
