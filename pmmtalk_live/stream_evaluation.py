@@ -39,6 +39,7 @@ from .config import ServeConfig
 from .errors import PmmtalkError
 from .reference import Sample, aligned_samples
 from .tracks import SAMPLE_RATE_HZ, CurveTrack, num_frames_for
+from .train.metrics import evaluate as lip_figures
 
 PAUSE_S = 1.5
 """Silence between two recordings of a session (and before the first): a speaker drawing breath."""
@@ -136,12 +137,21 @@ class Tap:
                 np.concatenate([o.activity for o in frames]) if frames else np.zeros(0, np.float32))
 
 
-def serve_session(samples: np.ndarray, config: ServeConfig, animator: LiveAnimator | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
+@dataclass
+class LiveRun:
+    """What one session handed out: ``coeffs`` (T, 32) and ``activity`` (T,) from stream frame 0, the
+    animator's own look-ahead (it may raise the one asked for) and the session's wall time."""
+
+    coeffs: np.ndarray
+    activity: np.ndarray
+    lookahead_s: float
+    wall_s: float
+
+
+def serve_session(samples: np.ndarray, config: ServeConfig, animator: LiveAnimator | None = None) -> LiveRun:
     """``samples`` through one ``ServeSession`` built from ``config`` (its input replaced by them, as a
     file read as fast as the engine takes it; no sinks, no control port, no idle layer). ``animator``
-    replaces the one the session builds (tests). Returns coeffs (T, 32), activity (T,) and the
-    session's wall time in seconds."""
+    replaces the one the session builds (tests)."""
     from .serve import ServeSession
 
     with tempfile.TemporaryDirectory() as folder:
@@ -156,8 +166,7 @@ def serve_session(samples: np.ndarray, config: ServeConfig, animator: LiveAnimat
             wall_s = time.perf_counter() - started
         finally:
             session.close()
-    coeffs, activity = tap.track()
-    return coeffs, activity, wall_s
+    return LiveRun(*tap.track(), tap.lookahead_s, wall_s)
 
 
 def _quiet(config: ServeConfig, wav: str) -> ServeConfig:
@@ -172,6 +181,7 @@ class System:
     label: str
     animator: str  # "pmmtalk" or "phonetic"; the loudness jaw rides on the phonetic session
     ckpt: str | None = None
+    before: bool = False
 
 
 LOUDNESS = "loudness-only jaw, live envelope"
@@ -180,30 +190,23 @@ LOUDNESS = "loudness-only jaw, live envelope"
 def systems(ckpt: str, before: str | None) -> list[System]:
     rows = [System(f"PMMTalk `{ckpt}`, live", "pmmtalk", ckpt)]
     if before and before != ckpt:
-        rows.append(System(f"PMMTalk `{before}` (before), live", "pmmtalk", before))
+        rows.append(System(f"PMMTalk `{before}` (before), live", "pmmtalk", before, before=True))
     return rows + [System("phonetic, live recognition", "phonetic")]
 
 
 @dataclass
 class Row:
     lipsync: metrics.LipSyncScores
-    lip_mean_error: float | None
-    wall_s: float
+    lip_mean_error: float
+    run: LiveRun | None  # None: the loudness jaw, made from the phonetic session's activity
 
 
-def score(samples: list[Sample], tracks: list[np.ndarray], fps: float, wall_s: float) -> Row:
+def score(samples: list[Sample], tracks: list[np.ndarray], fps: float, run: LiveRun | None) -> Row:
     """Each recording's track against its reference, pooled as ``model_evaluation`` pools them."""
     lipsync = [metrics.score(CurveTrack(rig.MODEL_CHANNELS, t, fps), s.phones) for t, s in zip(tracks, samples)]
     frames = [len(s.coeffs) for s in samples]
-    return Row(metrics.pooled(lipsync, frames), _lip_mean_error(tracks, samples, fps), wall_s)
-
-
-def _lip_mean_error(tracks: list[np.ndarray], samples: list[Sample], fps: float) -> float | None:
-    try:
-        from .train.metrics import evaluate
-    except ImportError:  # the training package is optional for the report
-        return None
-    return evaluate(zip(tracks, (s.coeffs for s in samples)), fps)["lip_mean_error"]
+    lip_error = lip_figures(zip(tracks, (s.coeffs for s in samples)), fps)["lip_mean_error"]
+    return Row(metrics.pooled(lipsync, frames), lip_error, run)
 
 
 @dataclass
@@ -222,11 +225,11 @@ def evaluate_set(name: str, samples: list[Sample], skipped: dict[str, str], rows
     scored: dict[str, Row] = {}
     for system in rows:
         print(f"stream-eval: {name}: {system.label} over {session.duration_s:.0f} s", file=sys.stderr)
-        coeffs, activity, wall_s = serve_session(session.samples, _with_animator(config, system))
-        scored[system.label] = score(samples, session.cut(coeffs), config.fps, wall_s)
+        run = serve_session(session.samples, _with_animator(config, system))
+        scored[system.label] = score(samples, session.cut(run.coeffs), config.fps, run)
         if system.animator == "phonetic":
-            jaw = metrics.loudness_jaw(activity, config.fps).values
-            scored[LOUDNESS] = score(samples, session.cut(jaw), config.fps, 0.0)
+            jaw = metrics.loudness_jaw(run.activity, config.fps).values
+            scored[LOUDNESS] = score(samples, session.cut(jaw), config.fps, None)
     return SetResult(name, samples, skipped, session, scored)
 
 
@@ -240,7 +243,7 @@ SETS = {
     "dev": ("Dev set: pocketsphinx-testdata LibriVox (one reader, long read sentences)", evaluation.dev_set),
     "held-out-real": ("Held-out real speakers: pocketsphinx-testdata cards and goforward.raw",
                       evaluation.held_out_set),
-    "codec2": ("codec2-examples: Harvard sentences and radio amateurs, mostly 8 kHz (about ten speakers)",
+    "codec2": ("codec2-examples: Harvard sentences and radio amateurs, mostly 8 kHz, several speakers",
                codec2_set),
 }
 
@@ -249,14 +252,14 @@ SETS = {
 
 def table(result: SetResult) -> str:
     lines = ["| system | bilabial closures | open-vowel / bilabial aperture | openness correlation | "
-             "mean lip error | session wall time |", "|---|---|---|---|---|---|"]
+             "mean lip error | look-ahead | session wall time |", "|---|---|---|---|---|---|---|"]
     for label, row in result.rows.items():
         s = row.lipsync
-        error = "n/a" if row.lip_mean_error is None else f"{row.lip_mean_error:.4f}"
-        wall = f"{row.wall_s:.0f} s" if row.wall_s else "(the phonetic session's envelope)"
+        run = (f"{row.run.lookahead_s * 1000:.0f} ms | {row.run.wall_s:.0f} s" if row.run
+               else "the phonetic session's envelope | -")
         lines.append(f"| {label} | {s.closure_rate:.2f} ({s.closures}/{s.bilabials}) | "
                      f"{s.aperture_ratio:.2f} ({s.open_vowel_aperture:.3f} / {s.bilabial_aperture:.3f}) | "
-                     f"{s.openness_correlation:.3f} | {error} | {wall} |")
+                     f"{s.openness_correlation:.3f} | {row.lip_mean_error:.4f} | {run} |")
     return "\n".join(lines)
 
 
@@ -278,15 +281,14 @@ def bar(result: SetResult, model_label: str, before_label: str | None) -> list[s
 def render(results: list[SetResult], command: str, config: ServeConfig, rows: list[System], elapsed_s: float) -> str:
     parts = [HEADER.format(command=command, elapsed=elapsed_s, fps=config.fps, lookahead=config.lookahead_ms,
                            hop=config.hop_ms, pause=PAUSE_S, closed=metrics.CLOSED_APERTURE)]
-    before = rows[1].label if len(rows) > 2 else None
+    before = next((r.label for r in rows if r.before), None)
     for r in results:
         interior = sum(len(metrics.interior_bilabials(s.phones)) for s in r.samples)
         parts.append(f"## {SETS[r.name][0]}\n\n{len(r.samples)} recordings, "
                      f"{sum(s.audio.duration_s for s in r.samples):.1f} s of speech, {interior} interior bilabials; "
                      f"one session of {r.session.duration_s:.1f} s.\n")
-        if r.skipped:
-            parts.append(f"Left out, alignment failed ({len(r.skipped)}): " + "; ".join(
-                f"{name} ({why})" for name, why in r.skipped.items()) + "\n")
+        parts.append(f"Left out, alignment failed: {len(r.skipped)}" + "".join(
+            f"; {name} ({why})" for name, why in r.skipped.items()) + ".\n")
         parts.append(table(r) + "\n")
         parts.append(f"Issue 15's bar for `{rows[0].ckpt}`:\n\n" + "\n".join(bar(r, rows[0].label, before)) + "\n")
     return "\n".join(parts)

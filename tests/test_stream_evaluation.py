@@ -72,8 +72,9 @@ def test_one_session_is_cut_back_at_each_recordings_frames():
     recordings = [np.full(n, 0.1 * (i + 1), np.float32) for i, n in enumerate(lengths)]
     session = se.back_to_back(recordings, FPS)
     animator = SampleAtFrame(FPS)
-    coeffs, activity, _ = se.serve_session(session.samples, ServeConfig(animator="phonetic", fps=FPS), animator)
-    assert len(coeffs) == num_frames_for(session.duration_s, FPS) and len(activity) == len(coeffs)
+    run = se.serve_session(session.samples, ServeConfig(animator="phonetic", fps=FPS), animator)
+    coeffs = run.coeffs
+    assert len(coeffs) == num_frames_for(session.duration_s, FPS) and len(run.activity) == len(coeffs)
     tracks = session.cut(coeffs)
     for i, (track, n) in enumerate(zip(tracks, lengths)):
         assert len(track) == num_frames_for(n / SAMPLE_RATE_HZ, FPS)
@@ -114,8 +115,10 @@ def test_real_animators_give_every_row(librivox):
     for label, row in result.rows.items():
         assert row.lipsync.bilabials == 2, label  # the B of "clubs", the M of "meters"
         assert 0 <= row.lipsync.closures <= 2 and np.isfinite(row.lipsync.openness_correlation), label
+    assert result.rows[rows[0].label].run.lookahead_s >= 0.1  # serve's default, or the model's own if longer
     report = se.render([result], "python -m pmmtalk_live.stream_evaluation", ServeConfig(), rows, 1.0)
     assert "| PMMTalk `mel-visemes`, live |" in report and "Issue 15's bar" in report
+    assert "Left out, alignment failed: 0." in report
 
 
 def test_a_missing_set_is_one_line(tmp_path, monkeypatch, capsys):
