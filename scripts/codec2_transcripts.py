@@ -19,8 +19,8 @@ How it was made (the same text goes into the YAML's ``about``):
    signs letter by letter), except where ``corrected`` says why. Nobody listened by ear: a correction
    comes from knowing what was read (a Harvard sentence's published wording, a call sign in the
    phonetic alphabet) and is kept only where pocketsphinx, searching a grammar of just Whisper's
-   words and the correction, picks the correction. Where the published wording and both recognisers
-   disagree, the piece is left out (``skipped``).
+   words and the correction, picks the correction; a piece whose correction pocketsphinx does not
+   confirm is left out (``skipped``).
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ SKIPPED = {
 }
 
 CORRECTIONS = {  # utterance id -> (text, why); each checked by pocketsphinx_prefers when the script runs
+    "hts-3": ("these days a chicken leg is a rare dish", "Harvard sentence"),
     "hts-6": ("march the soldiers past the next hill", "Harvard sentence; Whisper: 'match'"),
+    "hts-7": ("her purse was full of useless trash", "Harvard sentence; Whisper on the whole file agrees"),
     "hts-8": ("kick the ball straight and follow through", "Harvard sentence; Whisper: 'pick'"),
     "big_dog": ("the big dog loves to chew on the old rag doll",
                 "Whisper on the whole file: 'loves', on the piece: 'left'; rag doll in dictionary words"),
@@ -89,14 +91,8 @@ CORRECTIONS = {  # utterance id -> (text, why); each checked by pocketsphinx_pre
     "ve9qrp-6": ("large town is monk ton new brunswick", "Moncton spelt in dictionary words"),
 }
 """Nobody listened: a correction is kept only where pocketsphinx, given a grammar of just Whisper's
-words and the correction, picks the correction (``pocketsphinx_prefers``)."""
-
-UNCERTAIN = {  # utterance id -> why it is left out
-    "hts-3": "the Harvard sentence reads 'these days a chicken leg is a rare dish'; Whisper and pocketsphinx "
-             "both hear 'these days a chicken is a red dish'",
-    "hts-7": "the Harvard sentence (and Whisper on the whole file) reads 'her purse was full of useless "
-             "trash'; Whisper on the piece and pocketsphinx hear 'hope this was full of useless trash'",
-}
+words and the correction, picks the correction (``pocketsphinx_prefers``); otherwise the piece is
+left out, as its words are in doubt."""
 
 MIN_PAUSE_S = (0.25, 0.15)
 """A pause, and a shorter one that also counts inside a piece still longer than MAX_PIECE_S."""
@@ -192,14 +188,12 @@ def main() -> int:
             segments, _ = whisper.transcribe(piece, language="en", beam_size=5, condition_on_previous_text=False)
             heard = " ".join(s.text.strip() for s in segments).strip()
             uid = stem if len(pieces) == 1 else f"{stem}-{k}"
-            if uid in UNCERTAIN:
-                skipped[uid] = UNCERTAIN[uid]
-                print(f"{uid:14s} left out: {UNCERTAIN[uid]}")
-                continue
             text, why = CORRECTIONS.get(uid, (spoken_words(heard), None))
             if why and not pocketsphinx_prefers(piece, spoken_words(heard), text):
-                print(f"{uid:14s} correction NOT confirmed by pocketsphinx: {text!r}", file=sys.stderr)
-                return 1
+                skipped[uid] = (f"words in doubt: Whisper hears {heard!r}; corrected to {text!r} ({why}), "
+                                "which pocketsphinx does not confirm")
+                print(f"{uid:14s} left out: {skipped[uid]}")
+                continue
             _, unknown = words_in_dictionary(text)
             entry = {"id": uid, "file": file, "sample_rate_hz": rate if file.endswith(".raw") else "header", "start_s": a, "end_s": b,
                      "whisper": heard, "text": text}
