@@ -26,27 +26,36 @@ from .dataset import Utterance
 
 
 class FeatureCache:
-    """``features(utt) -> dict`` for ``CoeffDataset``: phone_ids, word_vectors, mouths as available."""
+    """``features(utt) -> dict`` for ``CoeffDataset``: speech, phone_ids, word_vectors, visemes, mouths
+    as the model has them.
+
+    Two parts, each cached under its own key: the Whisper branch's speech features (keyed by the
+    encoder and its windows) and the pseudo-text / pseudo-visual ones (keyed by the recogniser, word
+    encoder, look-ahead, Wav2Lip and face), so a change to one branch never recomputes the other.
+    """
 
     def __init__(self, config: ModelConfig, dataset_root: str | Path | None = None):
         """``dataset_root``: where the cache lives; None = beside each utterance, in its own dataset
         (for training on several datasets at once)."""
         self.config = config
-        settings = {"fps": config.fps, "text": config.text, "text_input": config.text_input,
-                    "recognizer": config.recognizer,
-                    "word_encoder": config.word_encoder, "visual": config.visual,
-                    "wav2lip": config.wav2lip_checkpoint, "face": config.reference_face}
-        if config.text_input == "visemes":
-            from ..model.live_text import text_lookahead_s
-
-            settings["text_lookahead_s"] = round(text_lookahead_s(config), 6)
+        self.parts: dict[str, dict] = {}
+        """Part name (``speech``, ``branches``) -> the settings that make it (its key's source)."""
         if config.audio_encoder == "whisper":
-            settings["speech"] = {name: getattr(config, name) for name in (
-                "speech_model", "speech_dim", "speech_window_s", "speech_hop_s", "speech_lookahead_s")}
-        key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-        self.key = key
+            self.parts["speech"] = {"fps": config.fps, "speech": {name: getattr(config, name) for name in (
+                "speech_model", "speech_dim", "speech_window_s", "speech_hop_s", "speech_lookahead_s")}}
+        if config.text or config.visual:
+            settings = {"fps": config.fps, "text": config.text, "text_input": config.text_input,
+                        "recognizer": config.recognizer,
+                        "word_encoder": config.word_encoder, "visual": config.visual,
+                        "wav2lip": config.wav2lip_checkpoint, "face": config.reference_face}
+            if config.text_input == "visemes":
+                from ..model.live_text import text_lookahead_s
+
+                settings["text_lookahead_s"] = round(text_lookahead_s(config), 6)
+            self.parts["branches"] = settings
+        self.keys = {part: hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+                     for part, settings in self.parts.items()}
         self.root = None if dataset_root is None else Path(dataset_root)
-        self._settings = settings
         self.threads = 0
         """CPU threads of the Whisper encoder (0: all; one per worker process in ``precompute``)."""
         self._recognizer = None
@@ -54,33 +63,41 @@ class FeatureCache:
         self._visual = None
 
     def __call__(self, utt: Utterance) -> dict:
-        folder = self.folder(utt)
-        path = folder / f"{utt.id}.npz"
-        if path.exists():
-            with np.load(path) as stored:
-                return {name: stored[name] for name in stored.files}
-        features = self._compute(utt)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "settings.json").write_text(json.dumps(self._settings, indent=1))
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **features)
-        tmp.replace(path)
+        features: dict[str, np.ndarray] = {}
+        audio = None
+        for part in self.parts:
+            path = self.folder(utt, part) / f"{utt.id}.npz"
+            if path.exists():
+                with np.load(path) as stored:
+                    features.update({name: stored[name] for name in stored.files})
+                continue
+            audio = audio if audio is not None else read_audio(utt.audio_path)
+            computed = self._compute(part, audio)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            (path.parent / "settings.json").write_text(json.dumps(self.parts[part], indent=1))
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez_compressed(tmp, **computed)
+            tmp.replace(path)
+            features.update(computed)
         return features
 
-    def folder(self, utt: Utterance) -> Path:
+    def folder(self, utt: Utterance, part: str) -> Path:
         """``<dataset>/cache/<key>/``: the utterance's folder is ``<dataset>/utterances/<id>/``."""
         root = self.root if self.root is not None else utt.audio_path.parent.parent.parent
-        return root / "cache" / self.key
+        return root / "cache" / self.keys[part]
 
-    def _compute(self, utt: Utterance) -> dict:
-        audio = read_audio(utt.audio_path)
+    def cached(self, utt: Utterance) -> bool:
+        return all((self.folder(utt, part) / f"{utt.id}.npz").exists() for part in self.parts)
+
+    def _compute(self, part: str, audio) -> dict:
         num_frames = num_frames_for(len(audio.samples) / SAMPLE_RATE_HZ, self.config.fps)
         features: dict[str, np.ndarray] = {}
-        if self.config.audio_encoder == "whisper":
+        if part == "speech":
             from ..model.encoders.whisper import speech_model, speech_track
 
             model = speech_model(self.config.speech_model, "cpu", self.threads)
             features["speech"] = speech_track(audio.samples, self.config, num_frames, model).astype(np.float16)
+            return features
         if self.config.text and self.config.text_input == "visemes":
             from ..model.live_text import viseme_track
 
@@ -110,7 +127,7 @@ class FeatureCache:
         """Fill the cache (with a progress bar) before training starts, in ``jobs`` processes."""
         from tqdm import tqdm
 
-        todo = [u for u in utterances if not (self.folder(u) / f"{u.id}.npz").exists()]
+        todo = [u for u in utterances if not self.cached(u)]
         bar = tqdm(total=len(utterances), initial=len(utterances) - len(todo), desc="features", unit="utt",
                    disable=not show_progress)
         if jobs <= 1 or len(todo) < 2:
