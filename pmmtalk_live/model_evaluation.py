@@ -52,6 +52,7 @@ from .reference import Sample, real_samples
 from .model.checkpoint import WEIGHTS, CheckpointError
 from .model.inference import PACKAGED_MODELS, interpolate, load_model, model_coeffs, model_positions, prepare_batch
 from .model.pmmtalk import PMMTalk
+from .threads import use_one_thread
 from .tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, Phone, num_frames_for
 from .train import metrics as model_metrics
 
@@ -435,16 +436,16 @@ def plot_example(result: Result, path: Path, fps: float, lookahead_ms: int = DEF
 
 @contextmanager
 def one_core(cpu: int):
-    """This process on CPU ``cpu`` with one torch thread, restored afterwards."""
+    """This process on CPU ``cpu`` with one torch and BLAS thread, restored afterwards."""
+    from .threads import one_thread
+
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    threads = torch.get_num_threads()
     if affinity is not None:
         os.sched_setaffinity(0, {cpu})
-    torch.set_num_threads(1)
     try:
-        yield
+        with one_thread():
+            yield
     finally:
-        torch.set_num_threads(threads)
         if affinity is not None:
             os.sched_setaffinity(0, affinity)
 
@@ -685,7 +686,7 @@ def main() -> int:
     except CorpusError as error:
         print(f"eval: {error}", file=sys.stderr)
         return 2
-    torch.set_num_threads(1)  # one frame at a time is too little work to share; on a busy machine threads wait
+    use_one_thread()  # a few frames at a time is too little work to share; on a busy machine threads wait (threads.py)
     results = []
     for d in datasets:
         print(f"eval: {d.title} ({len(d.samples)} utterances)", file=sys.stderr)

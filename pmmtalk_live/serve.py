@@ -62,11 +62,11 @@ class ServeSession:
                                       raw_rate_hz=config.raw_rate, raw_channels=config.raw_channels,
                                       raw_format=config.raw_format)
             if config.animator == "pmmtalk":
-                import torch
+                from .threads import use_one_thread
 
-                # One frame per hop is too little work to share: idle torch workers would spin on the
-                # other cores (scripts/bench_live.py: 0.76 of a core with 2 threads, 0.31 with one).
-                torch.set_num_threads(1)
+                # A few frames per hop is too little work to share: idle torch and BLAS workers would
+                # spin on the other cores or stall behind Unreal (threads.py; scripts/bench_live.py).
+                use_one_thread()
             animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0, config.ckpt,
                                           config.compute)
         except BaseException:

@@ -28,10 +28,8 @@ def librivox():
 
 @pytest.fixture
 def one_thread():
-    """Tiny models run faster on one torch thread, and the test machine's cores are shared."""
-    import torch
+    """Tiny models run faster on one thread (torch and BLAS), and the test machine's cores are shared."""
+    from pmmtalk_live.threads import one_thread as single
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with single():
+        yield
