@@ -38,10 +38,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
                           animator=args.animator, ckpt=args.ckpt,
                           idle=not args.no_idle, seed=args.seed, slate=args.slate, take=args.take,
                           subject=args.subject, show_progress=not args.quiet, compute=args.compute)
-    mode = "transcript (forced alignment)" if (args.text or args.text_file) else "phone recognition"
     print(f"take: {result.take_path}")
     print(f"  {result.curves.num_frames} frames at {args.fps:g} fps ({result.audio.duration_s:.2f} s), "
-          f"preset {args.preset}, phones from {mode}")
+          f"preset {args.preset}, mouth from {result.driven_by}")
     return 0
 
 

@@ -28,6 +28,8 @@ class AnimateResult:
     """The animator's 32 coefficients."""
     curves: CurveTrack
     """The preset's output curves, as written to the take."""
+    driven_by: str = ""
+    """What the mouth came from, for the user: the transcript, phone recognition or the audio alone."""
 
 
 def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str | Animator = "phonetic",
@@ -67,7 +69,14 @@ def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text
         take_path = write_take(Path(out_dir), curves, audio, slate=slate or _slate_from(path),
                                take=take, subject=subject, timecode="take")
         _advance(bar, "done")
-    return AnimateResult(take_path, audio, coeffs, curves)
+    return AnimateResult(take_path, audio, coeffs, curves, _driven_by(built, text))
+
+
+def _driven_by(animator: Animator, text: str | None) -> str:
+    if not getattr(animator, "reads_text", True):
+        return ("the audio alone (this model has no text branch: the transcript was not used; "
+                "--animator phonetic animates from it)" if text else "the audio alone (the model's speech encoder)")
+    return "the transcript (forced alignment)" if text else "phones recognised in the audio"
 
 
 def _advance(bar: tqdm | None, stage: str) -> None:

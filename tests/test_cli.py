@@ -79,10 +79,17 @@ def test_bad_preset_and_transcript_are_one_clear_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text((REPO / "presets" / "arkit.yaml").read_text().replace("jawOpen:", "jawOpn:", 1))
     assert_one_line_error(cli("animate", EXAMPLE_WAV, "--preset", bad, "-o", tmp_path), "bad.yaml:", "jawOpn")
-    assert_one_line_error(cli("animate", EXAMPLE_WAV, "--text", "zzqx qqzx", "-o", tmp_path, "-q"),
-                          "dictionary")
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, "--animator", "phonetic", "--text", "zzqx qqzx", "-o", tmp_path,
+                              "-q"), "dictionary")
     assert_one_line_error(cli("animate", EXAMPLE_WAV, "--text-file", tmp_path / "none.txt", "-o", tmp_path),
                           "none.txt")
+
+
+def test_animate_says_when_the_model_does_not_read_the_transcript(tmp_path):
+    """The default model hears the audio alone: a transcript changes nothing, and the user is told."""
+    done = cli("animate", EXAMPLE_WAV, "--text", "anything at all", "-o", tmp_path, "-q")
+    assert done.returncode == 0, done.stderr
+    assert "the transcript was not used" in done.stdout and "--animator phonetic" in done.stdout
 
 
 def test_presets_list_show_check(tmp_path):

@@ -56,3 +56,37 @@ def test_it_animates_live_within_the_speed_target():
         rtfs.append((time.process_time() - started) / 6.0)
         assert frames == num_frames_for(6.0, 60)
     assert min(rtfs) <= 0.25, f"real-time factor {min(rtfs):.3f} on one core (runs: {rtfs})"
+
+
+@pytest.fixture(scope="module")
+def held_out_voice_bilabials():
+    """A sentence full of P/B/M spoken by flite's rms, a voice training held out, with the engine's
+    exact phone times, 0.3 s of silence either side."""
+    from pmmtalk_live.train.voices import VOICE_BY_NAME, SynthRequest, synthesize
+    from pmmtalk_live.tracks import Audio, Phone
+
+    speech = synthesize(VOICE_BY_NAME["flite-rms"], [SynthRequest("Bob and Pam bumped the lamp, then Mum mopped up.")],
+                        None)[0]
+    assert speech.sample_rate_hz == 16000
+    pad = np.zeros(4800, np.float32)
+    audio = Audio(np.concatenate([pad, speech.samples.astype(np.float32), pad]), 16000)
+    phones = [Phone(p.label, p.start_s + 0.3, p.end_s + 0.3) for p in speech.phones]
+    return audio, phones
+
+
+def test_its_lips_close_on_a_held_out_voices_bilabials_live_and_offline(held_out_voice_bilabials):
+    """The lips-closed output at work: the default closes the lips on the word-interior P/B/M of a
+    synthetic voice it never trained on, live (10 ms hops, default look-ahead) and offline."""
+    from pmmtalk_live.live_evaluation import stream
+    from pmmtalk_live.metrics import interior_bilabials, score
+    from pmmtalk_live.tracks import CurveTrack
+
+    audio, phones = held_out_voice_bilabials
+    bilabials = interior_bilabials(phones)
+    assert len(bilabials) >= 6
+    live = stream(make_live_animator("pmmtalk", fps=60, lookahead_s=0.1), audio.samples)[0]
+    offline = make_animator("pmmtalk").animate(audio, 60)
+    for track in (live, offline):
+        scores = score(CurveTrack(rig.MODEL_CHANNELS, track.values, 60), phones)
+        assert scores.closures >= len(bilabials) - 1, f"{scores.closures}/{len(bilabials)} bilabials closed"
+        assert scores.aperture_ratio >= 3.0

@@ -44,6 +44,11 @@ class PMMTalkAnimator:
         self.model = set_compute(_model(ckpt), compute)
         self.style = style
 
+    @property
+    def reads_text(self) -> bool:
+        """Whether a transcript changes anything: only a model with a text branch reads one."""
+        return self.model.text is not None
+
     def animate(self, audio: Audio, fps: float, text: str | None = None) -> CurveTrack:
         """The 32 coefficients, frame k at k / fps; ``text`` (what was said) replaces the recogniser."""
         coeffs = animate(self.model, audio, fps, transcript=text or None, style=self.style)
