@@ -74,7 +74,8 @@ def best_setting(measured: dict[Setting, tuple[float, int, int]]) -> Setting:
 
 
 @torch.no_grad()
-def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[Setting, tuple[float, int, int]]:
+def calibrate_correction(run: str | Path, corpora: list[str | Path],
+                         scales: tuple[float, ...] = SCALES) -> dict[Setting, tuple[float, int, int]]:
     """{(scale, gate threshold): (mean lip error, closures hit, closures)} over ``SCALES`` (and
     ``GATE_THRESHOLDS`` for a ``closure_gate`` model; 1.0 alone otherwise); writes the chosen
     setting (``best_setting``) into the run's config.yaml."""
@@ -90,7 +91,9 @@ def calibrate_correction(run: str | Path, corpora: list[str | Path]) -> dict[Set
     if model.gate is not None:
         model.gate.threshold = 1.0  # the gate is applied below, at each threshold
     measured = {}
-    scales = SCALES if model.config.viseme_residual else (1.0,)
+    if model.config.viseme_residual and 0.0 not in scales:
+        raise ValueError("the scales must include 0 (the track alone: the floor of closures)")
+    scales = scales if model.config.viseme_residual else (1.0,)
     for scale in tqdm(scales, desc="calibrate", unit="scale"):
         model.decoder.correction_scale = scale
         errors = {threshold: [] for threshold in thresholds}
@@ -119,8 +122,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run")
     parser.add_argument("corpora", nargs="+")
+    parser.add_argument("--scales", type=float, nargs="+", default=list(SCALES),
+                        help="correction scales to try (one model pass over the held-out speech each; 0 must be "
+                             f"among them; default: {' '.join(map(str, SCALES))})")
     args = parser.parse_args()
-    measured = calibrate_correction(args.run, args.corpora)
+    measured = calibrate_correction(args.run, args.corpora, tuple(args.scales))
     best = best_setting(measured)
     thresholds = sorted({threshold for _, threshold in measured}, reverse=True)
     print("lip error / closures hit, per correction_scale (rows) and gate_threshold (columns; 1.0 = gate off)")

@@ -216,9 +216,14 @@ def _write_coeffs_file(path: Path, times_s: np.ndarray, values: np.ndarray) -> N
 
 # --- reading ----------------------------------------------------------------------------------------
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it: a corpus has thousands of meta.yaml files, and the pure
+Python loader took about 3 minutes to read 6000 of them on 2 busy cores."""
+
+
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError:
         raise DatasetError(f"{path}: missing") from None
     except (OSError, UnicodeDecodeError) as error:
