@@ -85,9 +85,22 @@ def test_bad_preset_and_transcript_are_one_clear_line(tmp_path):
                           "none.txt")
 
 
-def test_animate_says_when_the_model_does_not_read_the_transcript(tmp_path):
-    """The default model hears the audio alone: a transcript changes nothing, and the user is told."""
-    done = cli("animate", EXAMPLE_WAV, "--text", "anything at all", "-o", tmp_path, "-q")
+def test_animate_says_what_drove_the_mouth(tmp_path):
+    """The default reads a transcript (its viseme track from the forced alignment); a model with no
+    text branch hears the audio alone, and the user is told the transcript changed nothing."""
+    from pmmtalk_live.model.checkpoint import save_config, save_weights
+    from pmmtalk_live.model.config import live_config
+    from pmmtalk_live.model.pmmtalk import PMMTalk
+
+    done = cli("animate", EXAMPLE_WAV, "--text", EXAMPLE_TEXT, "-o", tmp_path, "-q")
+    assert done.returncode == 0, done.stderr
+    assert "mouth from the transcript (forced alignment)" in done.stdout
+    config = live_config(audio_encoder="whisper", text=False, viseme_residual=False, d_model=32, decoder_ff=64,
+                         speech_channels=16)
+    save_config(tmp_path / "audio-only", config)
+    save_weights(PMMTalk(config), tmp_path / "audio-only")
+    done = cli("animate", EXAMPLE_WAV, "--text", "anything at all", "--ckpt", tmp_path / "audio-only", "-o", tmp_path,
+               "-q")
     assert done.returncode == 0, done.stderr
     assert "the transcript was not used" in done.stdout and "--animator phonetic" in done.stdout
 
