@@ -33,8 +33,9 @@ from ..errors import PresetError
 from ..tracks import CurveTrack
 from .filters import CriticallyDampedFilter, Filter, OneEuroFilter
 
-SHIPPED_PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
-"""The presets that come with the project (the repository's top-level ``presets/``)."""
+SHIPPED_PRESETS_DIR = Path(__file__).parents[1] / "presets"
+"""The presets that come with the project: the repository's top-level ``presets/``, which the package
+reaches through its ``pmmtalk_live/presets`` link (a wheel holds the files themselves)."""
 
 PRESETS_ENV = "PMMTALK_PRESETS"
 """Environment variable: extra preset folders, separated by ``os.pathsep``, searched first."""
