@@ -221,3 +221,28 @@ def test_engine_falling_behind_skips_and_counts():
     # bounded: the backlog limit + the look-ahead + a slow hop, not the whole file's worth of delay
     assert summary.latency_max_ms < 100 + 100 + 200
     assert np.isfinite(summary.real_time_factor)
+
+
+def test_a_second_record_start_is_refused_and_the_take_goes_on(session, tmp_path):
+    """Issue 16.1: /RecordStart during a take (refused for an existing take, or one that would succeed)
+    is answered /Error and changes nothing: the take being recorded goes on, /RecordStop closes it."""
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    (takes / "Scene_3_pmmtalk_raw.csv").write_text("Timecode,BlendshapeCount\n")
+    session.send("/OSCSetSendTarget", "127.0.0.1", session.replies.getsockname()[1])
+    session.send("/RecordStart", "Scene", 10)
+    assert session.reply().address == "/RecordStartConfirm"
+    session.frames_after(session.osc, 10)
+
+    session.send("/RecordStart", "Scene", 3)  # that take exists
+    session.send("/RecordStart")  # would succeed if nothing were recording
+    for _ in range(2):
+        error = session.reply()
+        assert error.address == "/Error" and error.params[0] == "/RecordStart"
+        assert "already recording" in error.params[1] and "Scene_10_pmmtalk_raw.csv" in error.params[1]
+    session.frames_after(session.osc, 30)
+    session.send("/RecordStop")
+    stop = session.reply()
+    assert stop.address == "/RecordStopConfirm" and stop.params[1].endswith("Scene_10_pmmtalk_raw.csv")
+    assert read_take(stop.params[1]).num_frames >= 40  # one take, from before the refusals to the stop
+    assert sorted(p.name for p in takes.glob("*_raw.csv")) == ["Scene_10_pmmtalk_raw.csv", "Scene_3_pmmtalk_raw.csv"]

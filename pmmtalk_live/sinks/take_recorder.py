@@ -78,12 +78,12 @@ class TakeRecorder:
         """Start a take at frame ``first_frame`` (captured at Unix time ``wall_time_s``; None = not
         known yet: the timecode is set from the first frame's capture time), with the columns of
         ``curve_names``; ``take=None`` = the next free number. Raises TakeError (bad name, the take
-        exists, the folder is not writable); a take already running is finished first."""
+        exists, the folder is not writable, a take is already running: it goes on untouched)."""
         check_take_name(slate, "slate")
         check_take_name(subject, "subject")
         with self._lock:
-            if self._writer is not None:
-                self._finish()
+            if self._writer is not None:  # refused, so that a stray /RecordStart never cuts a take
+                raise TakeError(f"already recording take {self._writer.csv_path.name}; stop it first")
             writer = open_take(self.folder, slate=slate, take=take, subject=subject, fps=self.fps,
                                timecode="system", sample_rate_hz=self.sample_rate_hz,
                                curve_names=curve_names,
