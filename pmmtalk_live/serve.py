@@ -15,12 +15,13 @@ import threading
 
 from .animators import make_live_animator
 from .config import ServeConfig
-from .control.remote import ControlServer
+from .control.remote import MAX_LIVELINK_ADDRESSES, ControlServer
+from .errors import SinkError
 from .retarget.preset import load_preset
 from .retarget.watch import PresetWatcher
 from .sinks.csv_take import check_take_name
 from .sinks.livelinkface import LiveLinkFaceSink
-from .sinks.osc import OscSink
+from .sinks.osc import OscSink, format_address
 from .sinks.take_recorder import TakeRecorder
 from .stream.engine import Engine, EngineSummary, Outputs
 from .stream.stats import LiveStats, StatusPrinter
@@ -42,6 +43,8 @@ class ServeSession:
         self.presets = PresetWatcher(config.preset)
         self._own_subject: set[int] = set()
         """ids of the sinks that carry their own subject name (not changed by /LiveLinkSubject)."""
+        self._added_livelink: list[LiveLinkFaceSink] = []
+        """The Live Link Face sinks ``/AddLiveLinkAddress`` added; the command line's are not here."""
         self.outputs = Outputs(recorder=TakeRecorder(config.takes_folder, fps=config.fps))
         self.stats = LiveStats()
         self.source = None
@@ -154,11 +157,19 @@ class ServeSession:
                 sink.subject = self.subject
 
     def add_livelink_address(self, host: str, port: int) -> None:
-        self._add_sink(LiveLinkFaceSink(host, port, subject=self.subject), None)
+        where = format_address(host, port)
+        if any(isinstance(s, LiveLinkFaceSink) and s.destination == where for s in self.outputs.sinks):
+            raise SinkError(f"already streaming Live Link Face packets to {where}")
+        if len(self._added_livelink) >= MAX_LIVELINK_ADDRESSES:
+            raise SinkError(f"at most {MAX_LIVELINK_ADDRESSES} addresses can be added; "
+                            "/ClearAllLiveLinkAddresses removes them")
+        sink = LiveLinkFaceSink(host, port, subject=self.subject)
+        self._added_livelink.append(sink)
+        self._add_sink(sink, None)
 
     def clear_livelink_addresses(self) -> None:
-        for sink in self.outputs.remove_where(lambda s: isinstance(s, LiveLinkFaceSink)):
-            self._own_subject.discard(id(sink))
+        added, self._added_livelink = self._added_livelink, []
+        self.outputs.remove_where(lambda s: any(s is a for a in added))
 
     def set_streaming(self, on: bool) -> None:
         self.outputs.streaming = on

@@ -17,10 +17,12 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pmmtalk_live.animators import make_live_animator
 from pmmtalk_live.audio.sources import open_source
 from pmmtalk_live.config import Destination, ServeConfig
+from pmmtalk_live.control.remote import MAX_LIVELINK_ADDRESSES
 from pmmtalk_live.retarget.preset import SHIPPED_PRESETS_DIR, load_preset
 from pmmtalk_live.retarget.watch import PresetWatcher
 from pmmtalk_live.serve import ServeSession
 from pmmtalk_live.sinks.csv_take import read_take
+from pmmtalk_live.sinks.livelinkface import LiveLinkFaceSink
 from pmmtalk_live.stream.engine import Engine, Outputs
 
 from .conftest import EXAMPLE_WAV
@@ -116,12 +118,13 @@ def test_streaming_commands(session):
 
         session.send("/AddLiveLinkAddress", "127.0.0.1", other.port)
         assert other.wait_for(lambda p: len(p) >= 10, 10)
-        session.send("/ClearAllLiveLinkAddresses")
+        session.send("/ClearAllLiveLinkAddresses")  # the added address only: the command line's stays
         session.sync()
         session.frames_after(session.osc, 2)  # a frame that was being sent meanwhile has arrived
-        counts = len(other.payloads()), len(session.livelink.payloads())
+        count, kept = len(other.payloads()), len(session.livelink.payloads())
         session.frames_after(session.osc, 30)
-        assert (len(other.payloads()), len(session.livelink.payloads())) == counts
+        assert len(other.payloads()) == count
+        assert session.livelink.wait_for(lambda p: len(p) >= kept + 20, 10)
 
         session.send("/LiveLinkStreamStop")
         session.sync()
@@ -246,3 +249,45 @@ def test_a_second_record_start_is_refused_and_the_take_goes_on(session, tmp_path
     assert stop.address == "/RecordStopConfirm" and stop.params[1].endswith("Scene_10_pmmtalk_raw.csv")
     assert read_take(stop.params[1]).num_frames >= 40  # one take, from before the refusals to the stop
     assert sorted(p.name for p in takes.glob("*_raw.csv")) == ["Scene_10_pmmtalk_raw.csv", "Scene_3_pmmtalk_raw.csv"]
+
+
+def test_added_livelink_addresses_are_capped_unique_and_quiet(session, caplog):
+    """Issue 16.4 and 16.11: /AddLiveLinkAddress adds at most MAX_LIVELINK_ADDRESSES, refuses an address
+    already streamed to, logs a flood a few lines at a time; /ClearAllLiveLinkAddresses removes what
+    was added, never the command line's destinations."""
+    receivers = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(MAX_LIVELINK_ADDRESSES + 30)]
+    try:
+        for receiver in receivers:
+            receiver.bind(("127.0.0.1", 0))  # ports no other program uses while the test runs
+            receiver.settimeout(10)
+        ports = [r.getsockname()[1] for r in receivers]
+        session.send("/OSCSetSendTarget", "127.0.0.1", session.replies.getsockname()[1])
+        session.send("/AddLiveLinkAddress", "127.0.0.1", session.livelink.port)  # the command line's
+        error = session.reply()
+        assert error.params[0] == "/AddLiveLinkAddress" and "already streaming" in error.params[1]
+        caplog.set_level(logging.INFO, logger="pmmtalk_live.control")
+        for port in ports[:MAX_LIVELINK_ADDRESSES]:
+            session.send("/AddLiveLinkAddress", "127.0.0.1", port)
+        session.send("/AddLiveLinkAddress", "127.0.0.1", ports[0])
+        error = session.reply()
+        assert "already streaming" in error.params[1] and f"127.0.0.1:{ports[0]}" in error.params[1]
+        for port in ports[MAX_LIVELINK_ADDRESSES:]:
+            session.send("/AddLiveLinkAddress", "127.0.0.1", port)
+            error = session.reply()
+            assert error.address == "/Error" and f"at most {MAX_LIVELINK_ADDRESSES}" in error.params[1]
+        session.sync()
+        livelink = [s for s in session.session.outputs.sinks if isinstance(s, LiveLinkFaceSink)]
+        assert len(livelink) == 1 + MAX_LIVELINK_ADDRESSES
+        control_lines = [r for r in caplog.records if r.name == "pmmtalk_live.control.remote"]
+        assert len(control_lines) <= 2 * 10 + 2  # two kinds (carried out, refused), 10 lines each per 10 s
+
+        session.send("/ClearAllLiveLinkAddresses")
+        session.sync()
+        livelink = [s for s in session.session.outputs.sinks if isinstance(s, LiveLinkFaceSink)]
+        assert [s.destination for s in livelink] == [f"127.0.0.1:{session.livelink.port}"]
+        session.send("/AddLiveLinkAddress", "127.0.0.1", ports[-1])  # room again after a clear
+        session.sync()
+        assert receivers[-1].recv(1024)
+    finally:
+        for receiver in receivers:
+            receiver.close()

@@ -49,6 +49,10 @@ MAX_PACKET_COMMANDS = 16
 """A packet (a bundle) with more commands is garbage: no tool sends that many at once, and each gets a
 reply, which would make a spoofed bundle of a thousand tiny commands a 5x amplifier."""
 
+MAX_LIVELINK_ADDRESSES = 16
+"""The most Live Link Face destinations ``/AddLiveLinkAddress`` may add (the command line's are not
+counted): a stage has a few Unreal machines, and each destination is a socket and 60 packets a second."""
+
 MAX_TAKE = 2**31 - 1
 """The largest take number: the largest OSC int32."""
 
@@ -104,9 +108,11 @@ class ControlTarget(Protocol):
         """The Live Link subject name, also the third part of take file names."""
 
     def add_livelink_address(self, host: str, port: int) -> None:
-        """Stream Live Link Face packets to ``host:port`` too."""
+        """Stream Live Link Face packets to ``host:port`` too; raises SinkError for an address already
+        streamed to, or when MAX_LIVELINK_ADDRESSES have been added."""
 
-    def clear_livelink_addresses(self) -> None: ...
+    def clear_livelink_addresses(self) -> None:
+        """Stop streaming to the addresses ``add_livelink_address`` added (the command line's stay)."""
 
     def set_streaming(self, on: bool) -> None: ...
 
