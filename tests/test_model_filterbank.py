@@ -150,3 +150,24 @@ def test_residual_decoder_stream_uses_each_head_as_offline_does():
     live_alone = np.concatenate([stream_.push(features[0, i:i + 1].numpy()) for i in range(50)])
     np.testing.assert_allclose(live_alone, alone, atol=1e-4)
     assert np.abs(corrected - alone).max() > 0.05
+
+
+def test_live_sessions_share_one_weight_copy_until_the_weights_change(example):
+    """A session after a gap reuses the numpy copy of the weights (a restart costs no copy), and a
+    change of the weights (a training step, load_state_dict) is seen by the next session."""
+    torch.manual_seed(0)
+    model = PMMTalk(small_config(viseme_residual=True, closure_gate=True)).eval()
+    first, second = StreamSession(model), StreamSession(model)
+    assert first.decoder.blocks is second.decoder.blocks
+    assert first.gate.first is second.gate.first
+    before = stream(StreamSession(model), example, [160] * 1000)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if name.startswith(("decoder.", "audio.", "gate.")):
+                parameter.add_(0.05 * torch.randn_like(parameter))  # in place, as an optimiser step
+    changed = StreamSession(model)
+    assert changed.decoder.blocks is not first.decoder.blocks
+    live = stream(changed, example, [160] * 1000)
+    offline = model_coeffs(model, prepare_batch(model, Audio(example)))
+    np.testing.assert_allclose(live, offline, atol=1e-4)
+    assert np.abs(live - before).max() > 1e-3

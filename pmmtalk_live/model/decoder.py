@@ -34,6 +34,7 @@ from torch import nn
 
 from ..rig import NUM_COEFFS
 from .config import ModelConfig
+from .frozen import array, weights_once
 
 
 class WindowedAttention(nn.Module):
@@ -246,26 +247,11 @@ class CausalDecoderStream:
         if decoder.lookahead_frames != 0:
             raise ValueError("CausalDecoderStream is for decoders without look-ahead; use DecoderStream")
 
-        def array(t: torch.Tensor) -> np.ndarray:
-            return t.detach().cpu().float().numpy().copy()
-
-        self.style = array(decoder.style.weight[style])
+        weights = weights_once(lambda: _numpy_decoder(decoder), decoder)
+        self.style = weights["styles"][style]
         self.past = decoder.context_frames
-        self.blocks = []
-        for block in decoder.blocks:
-            attn = block.attn
-            self.blocks.append(dict(
-                norm1=(array(block.norm1.weight), array(block.norm1.bias), block.norm1.eps),
-                qkv=(array(attn.qkv.weight).T.copy(), array(attn.qkv.bias)),
-                proj=(array(attn.proj.weight).T.copy(), array(attn.proj.bias)),
-                offset_bias=array(attn.offset_bias)[:, :attn.past + 1],  # offsets -past .. 0
-                heads=attn.heads,
-                norm2=(array(block.norm2.weight), array(block.norm2.bias), block.norm2.eps),
-                ff1=(array(block.ff[0].weight).T.copy(), array(block.ff[0].bias)),
-                ff2=(array(block.ff[2].weight).T.copy(), array(block.ff[2].bias))))
-        self.norm = (array(decoder.norm.weight), array(decoder.norm.bias), decoder.norm.eps)
-        self.head = (array(decoder.head.weight).T.copy(), array(decoder.head.bias))
-        self.whole_head = (array(decoder.whole_head.weight).T.copy(), array(decoder.whole_head.bias))
+        self.blocks = weights["blocks"]
+        self.norm, self.head, self.whole_head = weights["norm"], weights["head"], weights["whole_head"]
         self.correction_scale = decoder.correction_scale
         d = len(self.style)
         self.keys = [np.zeros((b["heads"], 0, d // b["heads"]), np.float32) for b in self.blocks]
@@ -316,6 +302,26 @@ class CausalDecoderStream:
         """Nothing waits: every frame was answered when it came."""
         return torch.zeros(0, NUM_COEFFS)
 
+
+
+def _numpy_decoder(decoder: Decoder) -> dict:
+    """A causal decoder's weights as float32 numpy arrays laid out for ``CausalDecoderStream`` (read-only)."""
+    blocks = []
+    for block in decoder.blocks:
+        attn = block.attn
+        blocks.append(dict(
+            norm1=(array(block.norm1.weight), array(block.norm1.bias), block.norm1.eps),
+            qkv=(array(attn.qkv.weight).T.copy(), array(attn.qkv.bias)),
+            proj=(array(attn.proj.weight).T.copy(), array(attn.proj.bias)),
+            offset_bias=array(attn.offset_bias)[:, :attn.past + 1],  # offsets -past .. 0
+            heads=attn.heads,
+            norm2=(array(block.norm2.weight), array(block.norm2.bias), block.norm2.eps),
+            ff1=(array(block.ff[0].weight).T.copy(), array(block.ff[0].bias)),
+            ff2=(array(block.ff[2].weight).T.copy(), array(block.ff[2].bias))))
+    return dict(styles=array(decoder.style.weight), blocks=blocks,
+                norm=(array(decoder.norm.weight), array(decoder.norm.bias), decoder.norm.eps),
+                head=(array(decoder.head.weight).T.copy(), array(decoder.head.bias)),
+                whole_head=(array(decoder.whole_head.weight).T.copy(), array(decoder.whole_head.bias)))
 
 def numpy_layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
     # sums, not .mean(): numpy's mean costs more in Python than the arithmetic at one frame per call

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .decoder import numpy_gelu
+from .frozen import array, weights_once
 from .losses import _CLOSE, _JAW, _LIP_OPENERS  # the channels of losses.lip_aperture
 
 GATE_HIDDEN = 64
@@ -47,12 +48,7 @@ class GateStream:
     float32 rounding."""
 
     def __init__(self, gate: ClosureGate):
-        def array(t: torch.Tensor) -> np.ndarray:
-            return t.detach().cpu().float().numpy().copy()
-
-        first, last = gate.layers[0], gate.layers[2]
-        self.first = (array(first.weight).T.copy(), array(first.bias))
-        self.last = (array(last.weight)[0], np.float32(float(last.bias.detach()[0])))
+        self.first, self.last = weights_once(lambda: _numpy_gate(gate), gate)
         self.threshold = gate.threshold
 
     def close(self, coeffs: np.ndarray, audio: np.ndarray) -> np.ndarray:
@@ -62,6 +58,12 @@ class GateStream:
         closed = close_lips(torch.from_numpy(np.asarray(coeffs, np.float32)),
                             torch.from_numpy(chance.astype(np.float32)), self.threshold)
         return closed.numpy()
+
+
+def _numpy_gate(gate: ClosureGate) -> tuple[tuple, tuple]:
+    """The gate's two layers as float32 numpy arrays laid out for ``GateStream`` (read-only)."""
+    first, last = gate.layers[0], gate.layers[2]
+    return (array(first.weight).T.copy(), array(first.bias)), (array(last.weight)[0], np.float32(float(last.bias.detach()[0])))
 
 
 def close_lips(coeffs: torch.Tensor, chance: torch.Tensor, threshold: float) -> torch.Tensor:

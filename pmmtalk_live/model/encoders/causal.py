@@ -19,6 +19,7 @@ from torch import nn
 
 from ..decoder import numpy_gelu as _gelu
 from ..decoder import numpy_layer_norm as _layer_norm
+from ..frozen import array, weights_once
 
 FIRST_KERNEL = 5
 
@@ -69,7 +70,7 @@ class ConvStream:
     rounding, however the frames are cut."""
 
     def __init__(self, convs: nn.Sequential, project: nn.Linear):
-        self._layers = _numpy_layers(convs, project)
+        self._layers = weights_once(lambda: _numpy_layers(convs, project), convs, project)
         self._history = [np.zeros((layer.reach, layer.weight.shape[0] // layer.kernel), np.float32)
                          for layer in self._layers.convs]
 
@@ -116,9 +117,6 @@ class _Layers:
 
 def _numpy_layers(convs: nn.Sequential, project: nn.Linear) -> _Layers:
     """A ``conv_stack``'s and its projection's weights as float32 numpy arrays laid out for ``ConvStream``."""
-    def array(t: torch.Tensor) -> np.ndarray:
-        return t.detach().cpu().float().numpy().copy()
-
     def conv(c: nn.Conv1d) -> _Conv:
         weight = array(c.weight).transpose(2, 1, 0).reshape(-1, c.out_channels)  # (K, C_in, C_out) flattened
         return _Conv(weight, array(c.bias), c.kernel_size[0], c.dilation[0])
