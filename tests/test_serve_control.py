@@ -226,6 +226,38 @@ def test_engine_falling_behind_skips_and_counts():
     assert np.isfinite(summary.real_time_factor)
 
 
+class StallingAnimator(SlowAnimator):
+    """The real live animator, stalled once for ``delay_s`` (a machine busy for a moment); counts the
+    engine's skips."""
+
+    def __init__(self, inner, delay_s: float, at_hop: int):
+        super().__init__(inner, delay_s)
+        self.at_hop, self.hops, self.skips = at_hop, 0, []
+
+    def process(self, samples):
+        self.hops += 1
+        if self.hops == self.at_hop:
+            time.sleep(self.delay_s)
+        return self.inner.process(samples)
+
+    def skip(self, num_samples):
+        self.skips.append(num_samples)
+        return self.inner.skip(num_samples)
+
+
+def test_one_stall_is_one_skip():
+    """After a stall the engine skips all the stale audio at once: each skip restarts the animator's
+    stream, so one per stale block made a busy machine busier (issue 15: the live model's session)."""
+    animator = StallingAnimator(make_live_animator("phonetic", 60, 0.1), delay_s=0.4, at_hop=100)
+    source = open_source(str(EXAMPLE_WAV), realtime=True)
+    engine = Engine(source, animator, PresetWatcher("arkit"), Outputs([]), max_backlog_ms=100)
+    summary = engine.run(threading.Event())
+    source.close()
+    assert summary.frames_dropped > 0
+    assert len(animator.skips) == 1, animator.skips
+    assert animator.skips[0] >= 0.2 * 16000  # most of the stall's audio, in one go
+
+
 def test_a_second_record_start_is_refused_and_the_take_goes_on(session, tmp_path):
     """Issue 16.1: /RecordStart during a take (refused for an existing take, or one that would succeed)
     is answered /Error and changes nothing: the take being recorded goes on, /RecordStop closes it."""
