@@ -118,3 +118,16 @@ def test_presets_list_show_check(tmp_path):
     checked = cli("presets", "check", good, bad)
     assert checked.returncode == 2
     assert f"{good}: ok" in checked.stdout and "typo.yaml" in checked.stderr
+
+
+def test_take_numbers_out_of_range_are_refused_and_not_inherited(tmp_path):
+    # Issue 16.9: a take number past the largest (2147483647, an OSC int32) is refused in one line,
+    # and a file left with such a number by an older version does not push later takes out of range.
+    result = cli("animate", EXAMPLE_WAV, "-o", tmp_path, "-q", "--animator", "phonetic",
+                 "--take", "100000000000000000000")
+    assert_one_line_error(result, "100000000000000000000", "0..2147483647")
+    assert not list(tmp_path.glob("*.csv"))
+    (tmp_path / "example_100000000000000000000_pmmtalk_raw.csv").write_text("Timecode,BlendshapeCount\n")
+    result = cli("animate", EXAMPLE_WAV, "-o", tmp_path, "-q", "--animator", "phonetic")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "example_1_pmmtalk_raw.csv").exists()

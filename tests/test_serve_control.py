@@ -323,3 +323,23 @@ def test_added_livelink_addresses_are_capped_unique_and_quiet(session, caplog):
     finally:
         for receiver in receivers:
             receiver.close()
+
+
+def test_take_numbers_stay_in_range(session, tmp_path):
+    """Issue 16.9: after take 2147483647 (the largest, an OSC int32) no automatic take 2147483648 is
+    made: /RecordStart is refused with the way out, and a too-large /Take is refused."""
+    session.send("/OSCSetSendTarget", "127.0.0.1", session.replies.getsockname()[1])
+    session.send("/Take", 2147483647)
+    session.send("/RecordStart")
+    assert session.reply().address == "/RecordStartConfirm"
+    session.frames_after(session.osc, 5)
+    session.send("/RecordStop")
+    assert session.reply().params[1].endswith("live_2147483647_pmmtalk_raw.csv")
+    session.send("/RecordStart")
+    error = session.reply()
+    assert error.address == "/Error" and "2147483647" in error.params[1] and "/Take" in error.params[1]
+    session.send("/Take", "2147483648")
+    assert "not a whole number 0..2147483647" in session.reply().params[1]
+    session.send("/RecordStart", "live", 2147483648.0)
+    assert session.reply().address == "/Error"
+    assert [p.name for p in (tmp_path / "takes").glob("*_raw.csv")] == ["live_2147483647_pmmtalk_raw.csv"]

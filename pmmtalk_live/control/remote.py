@@ -34,7 +34,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import osc_types
 
 from ..errors import ControlError, PmmtalkError
-from ..sinks.csv_take import check_take_name
+from ..sinks.csv_take import MAX_TAKE, check_take_name
 
 DEFAULT_PORT = 8000
 """Where the Live Link Face app listens for these commands."""
@@ -52,9 +52,6 @@ reply, which would make a spoofed bundle of a thousand tiny commands a 5x amplif
 MAX_LIVELINK_ADDRESSES = 16
 """The most Live Link Face destinations ``/AddLiveLinkAddress`` may add (the command line's are not
 counted): a stage has a few Unreal machines, and each destination is a socket and 60 packets a second."""
-
-MAX_TAKE = 2**31 - 1
-"""The largest take number: the largest OSC int32."""
 
 MAX_REASON_CHARS = 300
 """An ``/Error`` reason (and its log line) is cut to this length; it may quote what the sender sent."""

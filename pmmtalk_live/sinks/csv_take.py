@@ -24,7 +24,7 @@ rows are not ``fsync``ed one by one, so a power cut may lose the last seconds.
 **Names.** Slate, take and subject names may come from the network, so they are checked, never
 sanitised: a name that is empty, longer than ``MAX_NAME_BYTES`` in UTF-8, contains ``..``, ``/``,
 ``\\``, a character Windows forbids in file names (``< > : " | ? *``) or any control or format
-character (NUL included) raises ``TakeError``. A take number is a whole number >= 0. A take is never
+character (NUL included) raises ``TakeError``. A take number is a whole number 0..``MAX_TAKE``. A take is never
 overwritten: both files are created exclusively, and ``next_free_take`` picks an unused number.
 """
 
@@ -91,9 +91,13 @@ def check_take_name(name: str, what: str = "take") -> str:
     return name
 
 
+MAX_TAKE = 2**31 - 1
+"""The largest take number: the largest int32, the most the Live Link Face app's ``/Take n`` (an OSC int) carries."""
+
+
 def _check_take_number(take: int) -> int:
-    if isinstance(take, bool) or not isinstance(take, (int, np.integer)) or take < 0:
-        raise TakeError(f"take number {take!r} is not a whole number >= 0")
+    if isinstance(take, bool) or not isinstance(take, (int, np.integer)) or not 0 <= take <= MAX_TAKE:
+        raise TakeError(f"take number {take!r} is not a whole number 0..{MAX_TAKE}")
     return int(take)
 
 
@@ -103,7 +107,9 @@ def _take_paths(folder: Path, slate: str, take: int, subject: str) -> tuple[Path
 
 
 def next_free_take(folder: str | os.PathLike, slate: str, subject: str) -> int:
-    """One more than the highest take number of this slate and subject in ``folder`` (CSV or WAV); 1 if none."""
+    """One more than the highest take number of this slate and subject in ``folder`` (CSV or WAV); 1 if none.
+
+    Numbers over ``MAX_TAKE`` (left by older versions) are ignored; TakeError when ``MAX_TAKE`` is taken."""
     check_take_name(slate, "slate")
     check_take_name(subject, "subject")
     pattern = re.compile(re.escape(slate) + r"_(\d+)_" + re.escape(subject) + r"(?:_raw\.csv|\.wav)")
@@ -112,7 +118,11 @@ def next_free_take(folder: str | os.PathLike, slate: str, subject: str) -> int:
     except FileNotFoundError:
         return 1
     taken = (int(m.group(1)) for m in map(pattern.fullmatch, names) if m is not None)
-    return max(taken, default=0) + 1
+    highest = max((take for take in taken if take <= MAX_TAKE), default=0)
+    if highest == MAX_TAKE:
+        raise TakeError(f"take {MAX_TAKE} of {slate!r} / {subject!r} exists, the largest take number; "
+                        "choose a take number (--take, /Take) or a new slate")
+    return highest + 1
 
 
 def _column_layout(curve_names: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
