@@ -16,7 +16,7 @@ import threading
 from .animators import make_live_animator
 from .config import ServeConfig
 from .control.remote import MAX_LIVELINK_ADDRESSES, ControlServer
-from .errors import SinkError
+from .errors import PresetError, SinkError
 from .retarget.preset import load_preset
 from .retarget.watch import PresetWatcher
 from .sinks.csv_take import check_take_name
@@ -131,7 +131,7 @@ class ServeSession:
         engine = getattr(self, "engine", None)
         first = engine.next_frame if engine is not None else 0
         wall = engine.frame_wall_time(first) if engine is not None and first > 0 else None
-        names = engine.output_names if engine is not None else self.presets.preset.output_names
+        names = engine.next_output_names if engine is not None else self.presets.preset.output_names
         writer = self.outputs.recorder.start(slate=slate or self.slate, take=take if take is not None else self.next_take,
                                              subject=self.subject, first_frame=first, wall_time_s=wall,
                                              curve_names=names)
@@ -176,6 +176,11 @@ class ServeSession:
 
     def set_preset(self, name: str) -> None:
         preset = load_preset(name)  # raises PresetError: the preset in use stays
+        writer = self.outputs.recorder.writer
+        if writer is not None and set(preset.output_names) != set(writer.curve_names):
+            # the take's columns are fixed at its start: other curves would record as zeros
+            raise PresetError(f"take {writer.csv_path.name} is recording; preset {preset.name!r} has other "
+                              f"curves than its columns; /RecordStop first")
         for sink in self.outputs.sinks:
             if isinstance(sink, OscSink):
                 sink.check_names(preset.output_names)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from pythonosc.osc_message import OscMessage as PyOscMessage
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from pmmtalk_live.animators import make_live_animator
@@ -343,3 +344,34 @@ def test_take_numbers_stay_in_range(session, tmp_path):
     session.send("/RecordStart", "live", 2147483648.0)
     assert session.reply().address == "/Error"
     assert [p.name for p in (tmp_path / "takes").glob("*_raw.csv")] == ["live_2147483647_pmmtalk_raw.csv"]
+
+
+def test_a_preset_with_other_curves_is_refused_mid_take(session):
+    """Issue 16.12: /Preset vrm while an ARKit take records would fill its 61 columns with zeros: it is
+    refused with /Error and the take keeps its curves; a preset with the same curves is fine, and after
+    /RecordStop the switch works. A /Preset and a /RecordStart in one bundle record the new curves."""
+    session.send("/OSCSetSendTarget", "127.0.0.1", session.replies.getsockname()[1])
+    session.send("/RecordStart")
+    assert session.reply().address == "/RecordStartConfirm"
+    session.send("/Preset", "vrm")
+    error = session.reply()
+    assert error.params[0] == "/Preset" and "recording" in error.params[1] and "/RecordStop" in error.params[1]
+    session.send("/Preset", "arkit")  # the same 61 curves: switched without a word
+    session.sync()
+    session.frames_after(session.osc, 60)
+    session.send("/RecordStop")
+    take = read_take(session.reply().params[1])
+    assert take.column("JawOpen")[-30:].max() > 0  # still the speaking face, not zeros
+    assert len(osc_frames(session.osc.payloads())[-1][1]) == 4 + 61
+
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    preset = OscMessageBuilder("/Preset")
+    preset.add_arg("vrm")
+    bundle.add_content(preset.build())
+    bundle.add_content(OscMessageBuilder("/RecordStart").build())
+    session.replies.sendto(bundle.build().dgram, session.control_address)
+    assert session.reply().address == "/RecordStartConfirm"
+    session.frames_after(session.osc, 30)
+    session.send("/RecordStop")
+    take = read_take(session.reply().params[1])
+    assert take.names[61:] == load_preset("vrm").output_names and take.column("aa").max() > 0

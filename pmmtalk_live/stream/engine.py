@@ -165,6 +165,13 @@ class Engine:
         with self._preset_lock:
             self._pending_preset = preset
 
+    @property
+    def next_output_names(self) -> tuple[str, ...]:
+        """The curve names from the next hop on: a requested preset's, else ``output_names``."""
+        with self._preset_lock:
+            pending = self._pending_preset
+        return pending.output_names if pending is not None else self._names
+
     # --- the loop -------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> EngineSummary:
