@@ -1,6 +1,9 @@
 // The plugin's Unreal-facing classes (source, factory, settings, Blueprint library, module), compiled
 // against the engine stubs and driven by the recording Live Link client, with real UDP datagrams.
 
+#include <chrono>
+#include <cstdio>
+
 #include "HostNet.h"
 #include "HostTest.h"
 #include "OscBuilder.h"
@@ -303,6 +306,13 @@ PMM_TEST(ShutdownStopsAllPushesAndFreesThePort)
 
 PMM_TEST(ShutdownWhileDatagramsPourInIsClean)
 {
+	// Each step says when it ends (stderr): a CI run once timed out here under ThreadSanitizer on a busy
+	// 2-core machine and could not be reproduced, so a timeout's output shows the step that stalled.
+	const auto Started = std::chrono::steady_clock::now();
+	auto Step = [&](int Round, const char* What) {
+		const double Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - Started).count();
+		std::fprintf(stderr, "round %d: %s at %.3f s\n", Round, What, Seconds);
+	};
 	for (int Round = 0; Round < 5; ++Round)
 	{
 		const int Port = FreeUdpPort();
@@ -315,10 +325,12 @@ PMM_TEST(ShutdownWhileDatagramsPourInIsClean)
 				SendUdp(Port, FrameBundle("Anna", JawAndCloseId, Number, {0.5f, 0.5f}));
 			}
 		});
-		Harness.WaitForFrames("Anna", size_t(20 * (Round + 1)));
+		Step(Round, Harness.WaitForFrames("Anna", size_t(20 * (Round + 1))) ? "frames arrived" : "frames did not arrive");
 		Harness.Client.RemoveSource(Harness.Guid);
+		Step(Round, "source removed");
 		bSending = false;
 		Sender.join();
+		Step(Round, "sender stopped");
 		CheckNoViolations(Harness.Client);
 	}
 }
