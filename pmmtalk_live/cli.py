@@ -111,6 +111,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("serving; Ctrl-C stops" + (" and closes the take" if config.record else ""), file=sys.stderr)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+        if hasattr(signal, "SIGXFSZ"):  # the file size limit: a failed write the take survives, not a crash
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         summary = session.run(stop)
     finally:
         session.close()
@@ -118,8 +120,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"latency p50 {summary.latency_p50_ms:.0f} ms p95 {summary.latency_p95_ms:.0f} ms, "
           f"real-time factor {summary.real_time_factor:.2f}", file=sys.stderr)
     for take in session.finished_takes:
-        print(f"take: {take.csv_path} ({take.rows} frames)")
-    return 0
+        print(f"take: {take.csv_path} ({take.rows} frames{', INCOMPLETE' if take.error else ''})")
+    for take in session.failed_takes:
+        print(f"pmmtalk-live: error: take {take.csv_path} stopped after {take.rows} frames, valid up to "
+              f"there: {take.error}", file=sys.stderr)
+    return 1 if session.failed_takes else 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

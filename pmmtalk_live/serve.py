@@ -45,7 +45,9 @@ class ServeSession:
         """ids of the sinks that carry their own subject name (not changed by /LiveLinkSubject)."""
         self._added_livelink: list[LiveLinkFaceSink] = []
         """The Live Link Face sinks ``/AddLiveLinkAddress`` added; the command line's are not here."""
-        self.outputs = Outputs(recorder=TakeRecorder(config.takes_folder, fps=config.fps))
+        recorder = TakeRecorder(config.takes_folder, fps=config.fps, on_failure=self._take_failed)
+        recorder.check_folder()  # an unwritable takes folder is found now, not at the first /RecordStart
+        self.outputs = Outputs(recorder=recorder)
         self.stats = LiveStats()
         self.source = None
         self.control = None
@@ -97,6 +99,8 @@ class ServeSession:
         if self.control is not None:
             host, port = self.control.address
             lines.append(f"remote control: OSC on {host}:{port} (Live Link Face commands, /Preset)")
+        lines.append(f"takes: {self.outputs.recorder.folder.absolute()}"
+                     + (" (recording from the start)" if self.config.record else " (on /RecordStart)"))
         return lines
 
     def run(self, stop: threading.Event) -> EngineSummary:
@@ -119,11 +123,27 @@ class ServeSession:
     def finished_takes(self):
         return self.outputs.recorder.finished
 
+    @property
+    def failed_takes(self):
+        """The takes a failed write ended (their files are valid up to the last whole row)."""
+        return [take for take in self.finished_takes if take.error is not None]
+
     def _status_extra(self) -> str:
-        writer = self.outputs.recorder.writer
-        if writer is None:
-            return ""
-        return f"REC {writer.csv_path.name} {writer.rows_written / self.config.fps:.0f} s"
+        recorder = self.outputs.recorder
+        writer = recorder.writer
+        if writer is not None:
+            return f"REC {writer.csv_path.name} {writer.rows_written / self.config.fps:.0f} s"
+        last = recorder.finished[-1] if recorder.finished else None
+        if last is not None and last.error is not None:  # until the next take: the disk refused a write
+            return f"TAKE FAILED {last.csv_path.name} after {last.rows / self.config.fps:.1f} s"
+        return ""
+
+    def _take_failed(self, take) -> None:
+        """A write the disk refused ended ``take`` (engine thread; the recorder logged it): tell the
+        remote controller; streaming goes on."""
+        if self.control is not None:
+            self.control.report_error("/RecordStart", f"take {take.csv_path} stopped after {take.rows} rows "
+                                                      f"(valid up to there): {take.error}")
 
     # --- ControlTarget: the remote-control commands ------------------------------------------------
 

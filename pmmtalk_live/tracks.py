@@ -106,6 +106,25 @@ def empty_coeffs(num_frames: int, fps: float) -> CurveTrack:
 # --- live hand-offs ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class InputFrames:
+    """The input's own audio, before it was mixed to mono and resampled: what a take keeps beside its
+    16 kHz WAV (``<take>_input.wav``).
+
+    frames: shape (n, channels), as the source delivered them: int16 or int32 at full scale (a 24-bit
+        file's samples in the top 24 bits, as ``soundfile`` reads them), or float32/float64 (a float
+        input may exceed 1.0: kept as it is).
+    start_frame: index of ``frames[0]`` on the input's own timeline, frames at ``rate_hz`` since the
+        stream began: frame f is the instant of 16 kHz stream sample ``f * SAMPLE_RATE_HZ / rate_hz``.
+    rate_hz: the input's sample rate. subtype: how a take writes them (``sinks.take_wav.SUBTYPES``).
+    """
+
+    frames: np.ndarray
+    start_frame: int
+    rate_hz: int
+    subtype: str
+
+
+@dataclass(frozen=True)
 class AudioBlock:
     """A block of live audio as a source delivers it, already mono at ``SAMPLE_RATE_HZ``.
 
@@ -114,11 +133,14 @@ class AudioBlock:
         consecutive blocks are contiguous unless the source lost audio (a gap = samples lost).
     capture_time_s: ``time.monotonic()`` when ``samples[0]`` entered the microphone (a file played at
         real-time pace: when it was due; as fast as possible or stdin: when it was read).
+    input: the input's own frames that arrived with this block (for the take), or None; they need not
+        cover the same instants as ``samples`` (a resampler holds some back), only follow each other.
     """
 
     samples: np.ndarray
     start_sample: int
     capture_time_s: float
+    input: InputFrames | None = None
 
     @property
     def end_sample(self) -> int:

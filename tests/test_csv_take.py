@@ -188,6 +188,51 @@ sys.stdin.read()
     assert take.audio_path == tmp_path / "Crash_1_iPhone.wav"
 
 
+FULL_DISK_CHILD = """
+import resource, signal, sys
+import numpy as np
+from pmmtalk_live.errors import TakeError
+from pmmtalk_live.sinks.csv_take import TakeWriter
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing the process
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+writer = TakeWriter(sys.argv[1], slate="Full", take=1, subject="iPhone", timecode="take",
+                    curve_names=["JawOpen", "aa"])
+try:
+    for k in range(100000):
+        writer.write_frame(np.array([k / 100000, 0.5]))
+        writer.write_audio(np.full(333, 0.25, np.float32))  # an odd byte count per write goes past the limit
+except TakeError as error:
+    print(writer.rows_written, writer.samples_written, error, sep="\\t", flush=True)
+for write in (lambda: writer.write_frame(np.array([0.0, 0.0])), lambda: writer.write_audio(np.zeros(9, np.float32))):
+    try:
+        write()
+    except TakeError:
+        pass
+    else:
+        raise SystemExit("a failed take took another write")
+writer.close()
+"""
+
+
+@pytest.mark.parametrize("limit_bytes", [20_000, 20_001, 45_000])
+def test_a_full_disk_leaves_a_valid_take_up_to_its_last_whole_row(tmp_path, limit_bytes):
+    """The file size limit reached mid-take (a full disk fails the same way): the write raises, the CSV
+    ends at its last whole row and the WAV at its last whole sample, and later writes are refused."""
+    result = subprocess.run([sys.executable, "-c", FULL_DISK_CHILD, str(tmp_path), str(limit_bytes)], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    rows, samples, message = result.stdout.strip().split("\t")
+    assert "File too large" in message
+    take = read_take(tmp_path / "Full_1_iPhone_raw.csv")  # checks every row's column count and numbers
+    assert take.num_frames == int(rows) > 0
+    np.testing.assert_allclose(take.column("JawOpen"), np.arange(int(rows)) / 100000, atol=1e-9)
+    assert (tmp_path / "Full_1_iPhone_raw.csv").read_bytes().endswith(b"\n")
+    with wave.open(str(tmp_path / "Full_1_iPhone.wav")) as wav:  # a strict reader: trusts the header only
+        assert wav.getnframes() == int(samples)
+    assert (tmp_path / "Full_1_iPhone.wav").stat().st_size == 44 + 2 * int(samples)
+
+
 def test_a_take_is_never_overwritten(tmp_path):
     first = write_take(tmp_path, _track(["JawOpen"]), None, slate="Scene", take=1, subject="iPhone")
     content = first.read_bytes()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from pythonosc.osc_message_builder import OscMessageBuilder
 
 from pmmtalk_live.retarget.preset import load_preset
 from pmmtalk_live.sinks.csv_take import read_take
@@ -71,6 +73,7 @@ def test_every_packet_kind_and_the_take(clip, tmp_path):
         result = run_cli("serve", "--input", str(clip), "--osc", osc.address, "--livelink", livelink.address,
                          "--record", str(tmp_path), "--subject", "Ada", "--control", "off", "--preset", "metahuman")
         assert result.returncode == 0, result.stderr
+        assert f"takes: {tmp_path} (recording from the start)" in result.stderr.splitlines()
         expected_frames = num_frames_for(3.0, FPS)
         assert osc.wait_for(lambda p: len(osc_frames(p)) >= expected_frames, 10)
         assert livelink.wait_for(lambda p: len(p) >= expected_frames, 10)
@@ -162,6 +165,10 @@ def test_kill_9_mid_take_keeps_every_frame_but_the_last_200_ms(tmp_path):
     (["--input", "/nonexistent.wav"], "nonexistent.wav"),
     (["--preset", "nosuch"], "no preset named 'nosuch'"),
     (["--slate", "../evil", "--record", "takes"], "slate"),
+    (["--record", str(EXAMPLE_WAV)], "example.wav is a file; give a folder for takes"),
+    (["--record", "/dev/full"], "takes folder /dev/full is not a folder"),
+    (["--takes-dir", str(EXAMPLE_WAV / "takes")], "cannot be made: " + str(EXAMPLE_WAV) + " is not a folder"),
+    (["--takes-dir", "/proc/takes"], "takes folder /proc/takes cannot be written"),  # found before any /RecordStart
 ])
 def test_bad_settings_are_one_line(args, message, tmp_path):
     result = subprocess.run(CLI + ["serve", "--input", str(EXAMPLE_WAV), "--control", "off", *args],
@@ -217,3 +224,59 @@ def test_microphone_to_udp_through_a_virtual_microphone(tmp_path):
     corr = np.correlate(recorded, speech[:16000], mode="valid")
     start = int(np.argmax(corr))
     np.testing.assert_allclose(recorded[start:start + len(speech)], speech, atol=2 / 32768)
+
+
+def encode_osc(address: str, *args) -> bytes:
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+def _file_size_limit(limit_bytes: int):
+    """For ``preexec_fn``: the child's files stop growing at ``limit_bytes`` (a full disk, as near as a
+    test can make one), and a write past it fails (EFBIG) rather than killing the child."""
+    import resource
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    return limit
+
+
+def test_a_full_disk_mid_take_is_reported_and_streaming_goes_on(tmp_path):
+    """The file size limit reached mid-take: the controller that started the take gets /Error, the
+    Live Link stream goes on, the take is valid up to its last whole row, and serve exits 1 saying so."""
+    control_port = free_udp_port()
+    with Collector() as livelink, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as controller:
+        controller.bind(("127.0.0.1", 0))
+        controller.settimeout(20)
+        daemon = subprocess.Popen(CLI + ["serve", "--input", str(EXAMPLE_WAV), "--loop", "--no-osc",
+                                         "--livelink", livelink.address, "--takes-dir", str(tmp_path),
+                                         "--control", f"127.0.0.1:{control_port}", "--animator", "phonetic",
+                                         "--quiet"],
+                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=_file_size_limit(40_000))
+        try:
+            assert livelink.wait_for(lambda p: len(p) >= 10, 60), "no frames"
+            controller.sendto(encode_osc("/RecordStart"), ("127.0.0.1", control_port))
+            assert decode_osc(controller.recv(8192)).address == "/RecordStartConfirm"
+            error = decode_osc(controller.recv(8192))  # the take fills 40 kB in under a second
+            sent_at_error = len(livelink.payloads())
+            assert livelink.wait_for(lambda p: len(p) >= sent_at_error + 60, 20), "streaming stopped"
+            daemon.send_signal(signal.SIGINT)
+            stdout, stderr = daemon.communicate(timeout=30)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+    assert error.address == "/Error" and error.args[0] == "/RecordStart", error
+    assert "File too large" in error.args[1] and "valid up to there" in error.args[1]
+    assert daemon.returncode == 1, stderr
+    assert "INCOMPLETE" in stdout
+    assert re.search(r"error: take .*live_1_pmmtalk_raw\.csv stopped after \d+ frames, valid up to there: .*"
+                     r"File too large", stderr), stderr
+    take = read_take(tmp_path / "live_1_pmmtalk_raw.csv")  # every row whole: plot and dataset read it
+    rows = int(re.search(r"stopped after (\d+) frames", stderr).group(1))
+    assert take.num_frames == rows > 0
+    with sf.SoundFile(tmp_path / "live_1_pmmtalk.wav") as wav:
+        assert wav.frames > 0

@@ -311,6 +311,8 @@ class ControlServer:
         self._family = self._sock.family
         self._reply_to: tuple[str, int] | None = None
         """The ``/OSCSetSendTarget`` address; None: reply to each command's sender."""
+        self._last_sender: tuple[str, int] | None = None
+        """Who sent the latest command: where ``report_error`` goes without a send target."""
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread: threading.Thread | None = None
         self._close_lock = threading.Lock()
@@ -382,8 +384,16 @@ class ControlServer:
         for message in messages:
             self._run(message.address, message.params, sender)
 
+    def report_error(self, command: str, reason: str) -> None:
+        """``/Error command reason`` about a failure that came after the command's reply (a take that
+        a full disk ended), to the ``/OSCSetSendTarget`` address, else the latest command's sender;
+        before any command, only logged (the caller logs it). Any thread."""
+        if self._last_sender is not None and not self._closed:
+            self._send(("/Error", [command[:64], _one_line(reason)]), self._last_sender)
+
     def _run(self, address: str, args: list[Any], sender: tuple[str, int]) -> None:
         """Carry out one command and send its reply, or refuse it with ``/Error``."""
+        self._last_sender = sender
         try:
             reply = self._carry_out(address, args)
         except (_Rejected, PmmtalkError) as error:

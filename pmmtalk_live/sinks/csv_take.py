@@ -1,6 +1,6 @@
 """CSV takes in the Live Link Face format, with the audio beside them: record them row by row, read them back.
 
-A take is two files in the takes folder (reference: live-link-face.md section 3):
+A take is two or three files in the takes folder (reference: live-link-face.md section 3):
 
 - ``<Slate>_<Take>_<Subject>_raw.csv``: the header is ``rig.CSV_COLUMNS`` verbatim (63 columns,
   ``BlendshapeCount`` spelled as the app does, ``JawRight,JawLeft`` and ``MouthRight,MouthLeft`` swapped
@@ -10,22 +10,28 @@ A take is two files in the takes folder (reference: live-link-face.md section 3)
   Unreal's importer turns into extra properties; columns no curve fills are 0.
 - ``<Slate>_<Take>_<Subject>.wav``: mono 16-bit PCM, only if audio was written. Its first sample is at
   the take's time 0 s, the first row's time when frames start at 0 (as ``time_s=None`` does).
+- ``<Slate>_<Take>_<Subject>_input.wav``: the input's own audio (its rate, channels and sample
+  format, ``write_input_audio``), only if some was written; it too starts at the take's time 0 s.
 
 Rows may come at 30 fps; the timecode then advances two frames per row, because it is always counted
 in 60 fps frames: Unreal's importer assumes 60 fps timecode.
 
-**Crash safety.** Every row goes to the operating system as soon as it is written (one ``write`` per
-row, then a flush), and the WAV's RIFF and data sizes are rewritten after every audio write, so a take
-cut short by a crash or SIGKILL is a valid CSV holding every row written so far and a WAV any reader
-accepts. (Should that header update be unavailable, libsndfile, i.e. ``soundfile.read``, still reads a
-WAV with an unfinalised header to the end of the file.) ``close`` finalises both and ``fsync``s them;
-rows are not ``fsync``ed one by one, so a power cut may lose the last seconds.
+**Crash safety.** Every row goes to the operating system as soon as it is written (one unbuffered
+``write`` per row), and the WAVs' sizes are rewritten after every audio write (``take_wav``), so a take
+cut short by a crash or SIGKILL is a valid CSV holding every row written so far and WAVs any reader
+accepts. ``close`` ``fsync``s the files; rows are not ``fsync``ed one by one, so a power cut may lose
+the last seconds.
+
+**A full disk.** A write the disk refuses (no space, the file size limit) is cut back: the CSV to its
+last whole row, a WAV to its last whole frame, so the take stays valid up to there; the write raises
+``TakeError`` and the take is ``failed`` (its reason in ``failure``): further writes raise too.
 
 **Names.** Slate, take and subject names may come from the network, so they are checked, never
-sanitised: a name that is empty, longer than ``MAX_NAME_BYTES`` in UTF-8, contains ``..``, ``/``,
+sanitised: a name that is empty, longer than ``MAX_NAME_BYTES`` in UTF-8, starts with ``.`` or ``-``
+(a hidden or option-like file name), contains ``..``, ``/``,
 ``\\``, a character Windows forbids in file names (``< > : " | ? *``) or any control or format
 character (NUL included) raises ``TakeError``. A take number is a whole number 0..``MAX_TAKE``. A take is never
-overwritten: both files are created exclusively, and ``next_free_take`` picks an unused number.
+overwritten: its files are created exclusively, and ``next_free_take`` picks an unused number.
 """
 
 from __future__ import annotations
@@ -40,12 +46,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
-
 from .. import rig
 from ..errors import TakeError
 from ..timecode import SECONDS_PER_DAY, format_timecode, parse_timecode, time_of_day_s
 from ..tracks import SAMPLE_RATE_HZ, Audio, CurveTrack
+from .take_wav import TakeWav
 
 BLENDSHAPE_COUNT = rig.NUM_LIVE_LINK_FACE
 """The value of the second column in every row: 61, whatever the extra columns."""
@@ -66,9 +71,6 @@ _FPS_SNAP_TOLERANCE = 0.05
 _DEFAULT_FPS = 60.0
 """What a take with fewer than two distinct timecodes is read as: the rate Unreal's importer assumes."""
 
-_SFC_SET_UPDATE_HEADER_AUTO = 0x1061
-"""libsndfile's command (sndfile.h) to rewrite the header after every write; soundfile does not name it."""
-
 
 class _TakeExistsError(TakeError):
     """The take's CSV or WAV is already there (``write_take`` then tries the next free number)."""
@@ -83,6 +85,9 @@ def check_take_name(name: str, what: str = "take") -> str:
         raise TakeError(f"{what} name {name!r} is empty")
     if ".." in name:
         raise TakeError(f"{what} name {name!r} contains '..', which is not allowed in a take file name")
+    if name.startswith((".", "-")):
+        raise TakeError(f"{what} name {name!r} starts with {name[0]!r}, which would make a hidden or "
+                        "option-like take file name")
     for char in name:
         if char in _FORBIDDEN_IN_NAMES or unicodedata.category(char).startswith("C"):
             raise TakeError(f"{what} name {name!r} contains {char!r}, which is not allowed in a take file name")
@@ -101,18 +106,19 @@ def _check_take_number(take: int) -> int:
     return int(take)
 
 
-def _take_paths(folder: Path, slate: str, take: int, subject: str) -> tuple[Path, Path]:
+def _take_paths(folder: Path, slate: str, take: int, subject: str) -> tuple[Path, Path, Path]:
+    """The take's CSV, its 16 kHz WAV and its input WAV."""
     base = f"{slate}_{take}_{subject}"
-    return folder / f"{base}_raw.csv", folder / f"{base}.wav"
+    return folder / f"{base}_raw.csv", folder / f"{base}.wav", folder / f"{base}_input.wav"
 
 
 def next_free_take(folder: str | os.PathLike, slate: str, subject: str) -> int:
-    """One more than the highest take number of this slate and subject in ``folder`` (CSV or WAV); 1 if none.
+    """One more than the highest take number of this slate and subject in ``folder`` (CSV or WAVs); 1 if none.
 
     Numbers over ``MAX_TAKE`` (left by older versions) are ignored; TakeError when ``MAX_TAKE`` is taken."""
     check_take_name(slate, "slate")
     check_take_name(subject, "subject")
-    pattern = re.compile(re.escape(slate) + r"_(\d+)_" + re.escape(subject) + r"(?:_raw\.csv|\.wav)")
+    pattern = re.compile(re.escape(slate) + r"_(\d+)_" + re.escape(subject) + r"(?:_raw\.csv|\.wav|_input\.wav)")
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
@@ -196,17 +202,23 @@ class TakeWriter:
         self._row_format = f",{BLENDSHAPE_COUNT}," + ",".join([f"%.{DECIMALS}f"] * self._row_width) + "\n"
 
         folder = Path(folder)
-        self._csv_path, self._wav_path = _take_paths(folder, self.slate, self.take, self.subject)
-        if self._wav_path.exists():
-            raise self._exists_error(self._wav_path)
+        self._csv_path, self._wav_path, self._input_wav_path = _take_paths(folder, self.slate, self.take, self.subject)
+        for path in (self._wav_path, self._input_wav_path):
+            if path.exists():
+                raise self._exists_error(path)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            self._csv = open(self._csv_path, "x", encoding="utf-8", newline="")
+            self._csv = open(self._csv_path, "xb", buffering=0)
         except FileExistsError:
             raise self._exists_error(self._csv_path) from None
         except OSError as error:
             raise TakeError(f"cannot create take {self._csv_path}: {error.strerror or error}") from None
-        self._wav: soundfile.SoundFile | None = None
+        self._csv_bytes = 0
+        """The CSV's size up to its last whole line: what a failed write is cut back to."""
+        self._wav: TakeWav | None = None
+        self._input_wav: TakeWav | None = None
+        self.failure: str | None = None
+        """Why the take stopped taking writes (the disk refused one), or None."""
         self._lock = threading.Lock()
         self._closed = False
         self._rows = 0
@@ -218,7 +230,12 @@ class TakeWriter:
             start_time_of_day_s = time_of_day_s()
         self.start_time_of_day_s = float(start_time_of_day_s)
         """The timecode of the take's time 0, in seconds of the day (0 for take-relative timecode)."""
-        self._write_csv(",".join(rig.CSV_COLUMNS + extra_columns) + "\n")
+        try:
+            self._write_csv(",".join(rig.CSV_COLUMNS + extra_columns) + "\n")
+        except TakeError:
+            self._csv.close()
+            self._csv_path.unlink(missing_ok=True)  # a CSV without its header is no take
+            raise
 
     def _exists_error(self, path: Path) -> TakeError:
         free = next_free_take(path.parent, self.slate, self.subject)
@@ -232,6 +249,11 @@ class TakeWriter:
     def wav_path(self) -> Path:
         """Where the audio goes; the file exists once ``write_audio`` was called."""
         return self._wav_path
+
+    @property
+    def input_wav_path(self) -> Path:
+        """Where the input's own audio goes; the file exists once ``write_input_audio`` was called."""
+        return self._input_wav_path
 
     @property
     def rows_written(self) -> int:
@@ -276,13 +298,34 @@ class TakeWriter:
             self._last_time_s = time_s
 
     def _write_csv(self, text: str) -> None:
+        """Append whole lines; a write the disk refuses is cut back to the last whole line."""
+        self._check_open()
+        encoded = text.encode("utf-8")
+        data = memoryview(encoded)
+        try:
+            while data:
+                written = self._csv.write(data)
+                if not written:
+                    raise OSError(28, os.strerror(28))  # ENOSPC: nothing more would go
+                data = data[written:]
+        except OSError as error:
+            self._fail(f"cannot write take {self._csv_path}: {error.strerror or error}")
+            try:
+                self._csv.truncate(self._csv_bytes)
+            except OSError:
+                pass  # the reader then meets the partial row; nothing more can be done
+            raise TakeError(self.failure) from None
+        self._csv_bytes += len(encoded)
+
+    def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"take {self._csv_path.name} is closed")
-        try:
-            self._csv.write(text)
-            self._csv.flush()
-        except OSError as error:
-            raise TakeError(f"cannot write take {self._csv_path}: {error.strerror or error}") from None
+        if self.failure is not None:
+            raise TakeError(f"take {self._csv_path.name} stopped earlier: {self.failure}")
+
+    def _fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Append mono audio: ``samples`` float32 in -1..1 (clipped), shape (N,), at ``sample_rate_hz``.
@@ -293,56 +336,75 @@ class TakeWriter:
         if samples.ndim != 1:
             raise ValueError(f"audio must be mono, shape (N,), got {samples.shape}")
         with self._lock:
-            if self._closed:
-                raise ValueError(f"take {self._csv_path.name} is closed")
-            try:
-                if self._wav is None:
-                    self._wav = self._create_wav()
-                self._wav.write(samples)
-            except (OSError, RuntimeError) as error:  # soundfile's LibsndfileError is a RuntimeError
-                raise TakeError(f"cannot write take audio {self._wav_path}: {error}") from None
+            self._check_open()
+            if self._wav is None:
+                self._wav = self._create_wav(self._wav_path, sample_rate_hz=self.sample_rate_hz)
+            self._write_wav(self._wav, samples)
             self._samples += len(samples)
 
-    def _create_wav(self) -> soundfile.SoundFile:
+    def write_input_audio(self, frames: np.ndarray, *, sample_rate_hz: int, subtype: str) -> None:
+        """Append the input's own audio to ``<base>_input.wav``: ``frames`` shaped (n, channels), as
+        ``take_wav.TakeWav.write`` takes them, at ``sample_rate_hz``, written as ``subtype``
+        (``take_wav.SUBTYPES``). The first call sets the format; every later call must keep it."""
+        frames = np.asarray(frames)
+        frames = frames[:, None] if frames.ndim == 1 else frames
+        with self._lock:
+            self._check_open()
+            if self._input_wav is None:
+                self._input_wav = self._create_wav(self._input_wav_path, sample_rate_hz=sample_rate_hz,
+                                                   channels=frames.shape[1], subtype=subtype)
+            elif (self._input_wav.sample_rate_hz, self._input_wav.subtype) != (sample_rate_hz, subtype):
+                raise ValueError(f"{self._input_wav_path.name} is {self._input_wav.sample_rate_hz} Hz "
+                                 f"{self._input_wav.subtype}, not {sample_rate_hz} Hz {subtype}")
+            self._write_wav(self._input_wav, frames)
+
+    @property
+    def input_frames_written(self) -> int:
+        return self._input_wav.frames_written if self._input_wav is not None else 0
+
+    def _create_wav(self, path: Path, **wav_format) -> TakeWav:
         try:
-            fd = os.open(self._wav_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            wav = TakeWav(path, **wav_format)
         except FileExistsError:
-            raise self._exists_error(self._wav_path) from None
-        wav = soundfile.SoundFile(fd, mode="w", samplerate=self.sample_rate_hz, channels=1,
-                                  format="WAV", subtype="PCM_16", closefd=True)
-        _rewrite_header_on_every_write(wav)
+            raise self._exists_error(path) from None
+        except TakeError as error:
+            self._fail(str(error))
+            raise
         return wav
 
+    def _write_wav(self, wav: TakeWav, frames: np.ndarray) -> None:
+        try:
+            wav.write(frames)
+        except TakeError as error:
+            self._fail(str(error))
+            raise
+
     def close(self) -> None:
-        """Finalise and ``fsync`` the CSV and the WAV. Safe to call twice."""
+        """``fsync`` and close the CSV and the WAVs. Safe to call twice."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             try:
                 try:
-                    self._csv.flush()
                     os.fsync(self._csv.fileno())
                 finally:
                     self._csv.close()
-                    if self._wav is not None:
-                        self._wav.close()  # fsyncs and writes the final header
-            except (OSError, RuntimeError) as error:
-                raise TakeError(f"cannot finish take {self._csv_path}: {error}") from None
+                    for wav in (self._wav, self._input_wav):
+                        if wav is not None:
+                            wav.close()
+            except OSError as error:
+                self._fail(f"cannot finish take {self._csv_path}: {error.strerror or error}")
+                raise TakeError(self.failure) from None
+            except TakeError as error:
+                self._fail(str(error))
+                raise
 
     def __enter__(self) -> "TakeWriter":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _rewrite_header_on_every_write(wav: soundfile.SoundFile) -> None:
-    """Keep the WAV's sizes right after each write, so a take cut short is a WAV any reader accepts."""
-    try:
-        soundfile._snd.sf_command(wav._file, _SFC_SET_UPDATE_HEADER_AUTO, soundfile._ffi.NULL, soundfile._snd.SF_TRUE)
-    except AttributeError:
-        pass  # soundfile without these internals: libsndfile still reads an unfinalised WAV to its end
 
 
 def write_take(

@@ -2,9 +2,14 @@
 beside it, starting at the same instant.
 
 A take starts at a frame (its time 0). The frame is a look-ahead behind the audio, so the recorder
-keeps the last ``HISTORY_S`` of stream audio and writes the WAV from that frame's sample on: row k of
-the CSV and sample ``k * 16000 / fps`` of the WAV show the same instant. Rows and audio go to disk as
+keeps the last ``HISTORY_S`` of stream audio and writes the WAVs from that frame's instant on: row k
+of the CSV, sample ``k * 16000 / fps`` of the 16 kHz WAV and frame ``k * rate / fps`` of the input WAV
+(the input's own audio, ``tracks.InputFrames``) show the same instant. Rows and audio go to disk as
 they come (see ``csv_take``: a take cut short by a crash or ``kill -9`` keeps every row written).
+
+A write the disk refuses (full, the file size limit) ends the take there: its files stay valid up to
+their last whole row and frame, the take is finished with its ``error`` set, and ``on_failure`` is
+called with it, so the daemon can say so; the stream goes on.
 
 Start and stop come from any thread (the remote-control port); frames and audio from the engine.
 """
@@ -13,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +29,7 @@ import numpy as np
 
 from ..errors import TakeError
 from ..timecode import format_timecode, time_of_day_s
-from ..tracks import SAMPLE_RATE_HZ, CurveFrame
+from ..tracks import SAMPLE_RATE_HZ, CurveFrame, InputFrames
 from .csv_take import TakeWriter, check_take_name, open_take
 
 log = logging.getLogger(__name__)
@@ -39,25 +46,80 @@ class FinishedTake:
     wav_path: Path
     rows: int
     samples: int
+    input_wav_path: Path | None = None
+    """The input's own audio, None when none was written."""
+    error: str | None = None
+    """Why the take ended before it was stopped (the disk refused a write), None when all went well;
+    the files are then valid up to their last whole row and frame."""
+
+
+class _History:
+    """The last ``HISTORY_S`` of one audio timeline (frames at ``rate_hz``), oldest first."""
+
+    def __init__(self, rate_hz: int) -> None:
+        self.rate_hz = rate_hz
+        self._blocks: deque[tuple[int, np.ndarray]] = deque()
+        """(timeline index of the first frame, frames), oldest first."""
+        self._length = int(HISTORY_S * rate_hz)
+        self.end = 0
+        """Timeline index one past the newest frame."""
+
+    def add(self, start: int, frames: np.ndarray) -> None:
+        """Frames in order from ``start``: a gap (audio lost at the source) becomes silence, so that
+        the files stay aligned with the rows; an overlap keeps only the new part."""
+        gap = start - self.end
+        if gap > 0:
+            self._append(np.zeros((gap,) + frames.shape[1:], frames.dtype))
+        elif gap < 0:
+            frames = frames[-gap:]
+        self._append(frames)
+
+    def since(self, position: int) -> np.ndarray | None:
+        """The frames from ``position`` to ``end`` (silence for what is older than the history), or None."""
+        if not self._blocks or position >= self.end:
+            return None
+        oldest, template = self._blocks[0]
+        pieces = []
+        for start, frames in reversed(self._blocks):  # newest first: a running take needs the last block or two
+            if start + len(frames) <= position:
+                break
+            pieces.append(frames[max(position - start, 0):])
+        if position < oldest:
+            pieces.append(np.zeros((oldest - position,) + template.shape[1:], template.dtype))
+        return np.concatenate(pieces[::-1])
+
+    def _append(self, frames: np.ndarray) -> None:
+        if len(frames) == 0:
+            return
+        self._blocks.append((self.end, frames))
+        self.end += len(frames)
+        while self._blocks and self._blocks[0][0] + len(self._blocks[0][1]) <= self.end - self._length:
+            self._blocks.popleft()
 
 
 class TakeRecorder:
-    """Records one take at a time into ``folder``."""
+    """Records one take at a time into ``folder``.
 
-    def __init__(self, folder: str | os.PathLike, *, fps: float, sample_rate_hz: int = SAMPLE_RATE_HZ) -> None:
+    ``on_failure(take)``: called (on the thread that wrote, outside the recorder's lock) with the
+    ``FinishedTake`` of a take that a failed write ended."""
+
+    def __init__(self, folder: str | os.PathLike, *, fps: float, sample_rate_hz: int = SAMPLE_RATE_HZ,
+                 on_failure: Callable[[FinishedTake], None] | None = None) -> None:
         self.folder = Path(folder)
         self.fps = float(fps)
         self.sample_rate_hz = sample_rate_hz
+        self.on_failure = on_failure
         self._lock = threading.Lock()
-        self._history: deque[tuple[int, np.ndarray]] = deque()
-        """(stream start sample, samples) of the last ``HISTORY_S`` of audio, oldest first."""
-        self._history_len = int(HISTORY_S * sample_rate_hz)
-        self._stream_end = 0
-        """Stream sample index one past the newest audio in ``_history``."""
+        self._audio = _History(sample_rate_hz)
+        self._input: _History | None = None
+        self._input_format: tuple[int, str, int] | None = None
+        """(rate Hz, subtype, channels) of the input's own audio, None before any came."""
         self._writer: TakeWriter | None = None
         self._first_frame = 0
         self._next_sample = 0
-        """Next stream sample the WAV expects."""
+        """Next stream sample the 16 kHz WAV expects."""
+        self._next_input_frame: int | None = None
+        """Next input frame the input WAV expects; None: no input WAV for this take (yet)."""
         self._columns: dict[tuple[str, ...], np.ndarray] = {}
         self._timecode_from_first_frame = False
         self.finished: list[FinishedTake] = []
@@ -72,6 +134,23 @@ class TakeRecorder:
     @property
     def writer(self) -> TakeWriter | None:
         return self._writer
+
+    def check_folder(self) -> None:
+        """Raise TakeError (one line) if takes cannot go into ``folder``: it is not a folder, or no file
+        can be created in it (or, not there yet, in the folder it would be made in). Leaves nothing behind."""
+        folder = self.folder
+        if folder.exists() and not folder.is_dir():
+            raise TakeError(f"takes folder {folder} is {'a file' if folder.is_file() else 'not a folder'}; "
+                            "give a folder for takes")
+        existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+        if not existing.is_dir():
+            raise TakeError(f"takes folder {folder} cannot be made: {existing} is not a folder")
+        try:  # the one sure test: permissions, read-only mounts, special file systems, all as root too
+            with tempfile.TemporaryFile(dir=existing, prefix=".pmmtalk-probe-"):
+                pass
+        except OSError as error:
+            where = "" if existing == folder.absolute() else f" ({existing} cannot be written)"
+            raise TakeError(f"takes folder {folder} cannot be written{where}: {error.strerror or error}") from None
 
     def start(self, *, slate: str, take: int | None, subject: str, first_frame: int, wall_time_s: float | None,
               curve_names: tuple[str, ...]) -> TakeWriter:
@@ -92,9 +171,11 @@ class TakeRecorder:
             self._writer = writer
             self._first_frame = first_frame
             self._columns.clear()
-            self._next_sample = round(first_frame * self.sample_rate_hz / self.fps)
-            self._write_history()
+            self._next_sample = self._position(self.sample_rate_hz)
+            self._next_input_frame = None if self._input is None else self._position(self._input.rate_hz)
+            failed = self._write_audio()
         log.info("recording take %s", writer.csv_path)
+        self._report(failed)
         return writer
 
     def stop(self) -> FinishedTake | None:
@@ -102,21 +183,19 @@ class TakeRecorder:
         with self._lock:
             return self._finish() if self._writer is not None else None
 
-    def add_audio(self, start_sample: int, samples: np.ndarray) -> None:
-        """Stream audio in order: ``samples`` float32 (n,) from stream sample ``start_sample``; a gap
-        (audio lost at the source) is recorded as silence so the WAV stays aligned with the rows."""
+    def add_audio(self, start_sample: int, samples: np.ndarray, input_frames: InputFrames | None = None) -> None:
+        """Stream audio in order: ``samples`` float32 (n,) from stream sample ``start_sample``, and the
+        input's own frames that came with them (``tracks.AudioBlock.input``)."""
         with self._lock:
-            gap = start_sample - self._stream_end
-            if gap > 0:
-                self._remember(np.zeros(gap, np.float32))
-            elif gap < 0:  # overlaps what we have: keep only the new part
-                samples = samples[-gap:]
-            self._remember(samples)
-            if self._writer is not None:
-                self._write_history()
+            self._audio.add(start_sample, np.asarray(samples, np.float32))
+            if input_frames is not None:
+                self._add_input(input_frames)
+            failed = self._write_audio() if self._writer is not None else None
+        self._report(failed)
 
     def add_frame(self, frame: CurveFrame) -> None:
         """One output frame; written as the next row when a take is running and the frame belongs to it."""
+        failed = None
         with self._lock:
             writer = self._writer
             if writer is None or frame.number < self._first_frame:
@@ -129,45 +208,48 @@ class TakeRecorder:
                 writer.write_frame(self._take_values(frame), time_s=(frame.number - self._first_frame) / self.fps)
             except (TakeError, ValueError) as error:
                 self.frames_lost += 1
-                log.error("take %s stopped: %s", writer.csv_path.name, error)
-                self._finish()
+                failed = self._finish(error)
+        self._report(failed)
 
     def close(self) -> FinishedTake | None:
         return self.stop()
 
     # --- inside the lock -----------------------------------------------------------------------------
 
-    def _remember(self, samples: np.ndarray) -> None:
-        if len(samples) == 0:
-            return
-        self._history.append((self._stream_end, np.asarray(samples, np.float32)))
-        self._stream_end += len(samples)
-        while self._history and self._history[0][0] + len(self._history[0][1]) <= self._stream_end - self._history_len:
-            self._history.popleft()
+    def _position(self, rate_hz: int) -> int:
+        """Where the running take's time 0 is on a timeline at ``rate_hz``."""
+        return round(self._first_frame * rate_hz / self.fps)
 
-    def _write_history(self) -> None:
-        """Write the audio the take has not got yet, from the history."""
+    def _add_input(self, block: InputFrames) -> None:
+        frames = block.frames if block.frames.ndim == 2 else block.frames[:, None]
+        audio_format = (block.rate_hz, block.subtype, frames.shape[1])
+        if audio_format != self._input_format:  # the first block, or a microphone back at another rate
+            started = self._writer is not None and self._writer.input_frames_written > 0
+            if started:
+                log.warning("take %s: the input changed to %d Hz, %d ch mid-take; its input WAV ends here "
+                            "(the 16 kHz WAV goes on)", self._writer.csv_path.name, block.rate_hz, frames.shape[1])
+            self._input_format = audio_format
+            self._input = _History(block.rate_hz)
+            self._next_input_frame = self._position(block.rate_hz) if self._writer is not None and not started else None
+        self._input.add(block.start_frame, frames)
+
+    def _write_audio(self) -> FinishedTake | None:
+        """Write the audio the take has not got yet, from the histories; the take if a write failed."""
         writer = self._writer
-        oldest = self._history[0][0] if self._history else self._stream_end
-        pieces = []
-        if self._next_sample < oldest:  # older than the history: silence stands in
-            pieces.append(np.zeros(oldest - self._next_sample, np.float32))
-            self._next_sample = oldest
-        new = []  # newest first: a running take needs only the last block or two, not the whole history
-        for start, samples in reversed(self._history):
-            if start + len(samples) <= self._next_sample:
-                break
-            new.append(samples[max(self._next_sample - start, 0):])
-        pieces += new[::-1]
-        if not pieces:
-            return
         try:
-            writer.write_audio(np.concatenate(pieces))
+            samples = self._audio.since(self._next_sample)
+            if samples is not None:
+                writer.write_audio(samples)
+                self._next_sample = self._audio.end
+            if self._next_input_frame is not None:
+                frames = self._input.since(self._next_input_frame)
+                if frames is not None:
+                    rate_hz, subtype, _ = self._input_format
+                    writer.write_input_audio(frames, sample_rate_hz=rate_hz, subtype=subtype)
+                    self._next_input_frame = self._input.end
         except TakeError as error:
-            log.error("take %s stopped: %s", writer.csv_path.name, error)
-            self._finish()
-            return
-        self._next_sample = self._stream_end
+            return self._finish(error)
+        return None
 
     def _take_values(self, frame: CurveFrame) -> np.ndarray:
         """The frame's values in the take's column order (a preset switched mid-take keeps the columns:
@@ -183,15 +265,28 @@ class TakeRecorder:
         values = np.append(np.asarray(frame.values, np.float32), np.float32(0.0))
         return values[index]
 
-    def _finish(self) -> FinishedTake:
+    def _finish(self, error: Exception | None = None) -> FinishedTake:
+        """Close the take; ``error``: the failed write that ends it."""
         writer, self._writer = self._writer, None
+        self._next_input_frame = None
         try:
             writer.close()
-        except TakeError as error:
-            log.error("%s", error)
+        except TakeError as close_error:
+            error = error or close_error
+        reason = writer.failure or (str(error) if error is not None else None)
         done = FinishedTake(format_timecode(writer.start_time_of_day_s + writer.last_row_time_s), writer.csv_path,
-                            writer.wav_path, writer.rows_written, writer.samples_written)
+                            writer.wav_path, writer.rows_written, writer.samples_written,
+                            writer.input_wav_path if writer.input_frames_written else None, reason)
         self.finished.append(done)
-        log.info("take finished: %s (%d rows, %.1f s of audio)", done.csv_path, done.rows,
-                 done.samples / self.sample_rate_hz)
+        if reason is None:
+            log.info("take finished: %s (%d rows, %.1f s of audio)", done.csv_path, done.rows,
+                     done.samples / self.sample_rate_hz)
+        else:
+            log.error("take %s stopped after %d rows (%.1f s), valid up to there: %s", done.csv_path.name,
+                      done.rows, done.rows / self.fps, reason)
         return done
+
+    def _report(self, failed: FinishedTake | None) -> None:
+        """Outside the lock: tell ``on_failure`` about a take a failed write ended."""
+        if failed is not None and failed.error is not None and self.on_failure is not None:
+            self.on_failure(failed)

@@ -226,7 +226,7 @@ class Engine:
         while len(self._captures) > 2 and self._captures[1][0] < block.start_sample - CAPTURE_HISTORY_S * SAMPLE_RATE_HZ:
             self._captures.popleft()
         if self.outputs.recorder is not None:
-            self.outputs.recorder.add_audio(block.start_sample, block.samples)
+            self.outputs.recorder.add_audio(block.start_sample, block.samples, block.input)
         samples = block.samples
         if block.start_sample < self._next_sample:  # overlaps audio already seen
             samples = samples[self._next_sample - block.start_sample:]
