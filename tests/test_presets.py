@@ -12,6 +12,9 @@ from pmmtalk_live import rig
 from pmmtalk_live.errors import PresetError
 from pmmtalk_live.retarget.preset import (SHIPPED_PRESETS_DIR, check_preset, describe_preset,
                                           list_presets, load_preset)
+from pmmtalk_live.retarget.schema import MAX_CURVE_NAME_BYTES, MAX_CURVES
+from pmmtalk_live.sinks import osc
+from pmmtalk_live.sinks.csv_take import read_take, write_take
 from pmmtalk_live.tracks import CurveTrack
 
 FPS = 60.0
@@ -362,7 +365,7 @@ BAD_PRESETS = {
             filter: spring
             half_life_ms: -5
         outputs: {Jaw: {mix: {jawOpen: 1}}}
-        """, 6, "smoothing.lips.half_life_ms", "must be > 0"),
+        """, 6, "smoothing.lips.half_life_ms", "must be >= 0.1 and <= 60000, got -5"),
     "unknown region": ("""
         description: x
         idle: {blinks: true, gaze: true, head: true}
@@ -460,7 +463,7 @@ def test_files_that_are_not_presets(tmp_path, content, expected):
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(PresetError, match="no such file"):
+    with pytest.raises(PresetError, match="no such preset file"):
         load_preset(tmp_path / "nope.yaml")
     with pytest.raises(PresetError, match="is a folder"):
         check_preset(tmp_path)
@@ -482,3 +485,128 @@ def test_anchors_and_merge_keys_work(tmp_path):
     assert preset.smoothing["lips"].kind == "spring"
     assert [out.gain for out in preset.outputs] == [1.5, 0.5]
     assert preset.idle.head_scale == 0.5 and preset.idle.blink_scale == 1.0
+
+
+# --- one validation: what passes `presets check` works in every use (issue 16, item 2) ------------
+
+CHECK_REFUSES = {
+    "a number of hundreds of digits": ("smoothing:\n  jaw: {filter: one_euro, min_cutoff_hz: 1, beta: 1" + "0" * 400 + "}\n",
+                                       2, "smoothing.jaw.beta", "must be >= 0 and <= 1000"),
+    "a number of thousands of digits": ("outputs:\n  Jaw: {mix: {jawOpen: 1" + "0" * 5000 + "}}\n",
+                                        2, "outputs.Jaw.mix.jawOpen", "cannot read value: a number of 5001 digits"),
+    "a spring too fast to stay finite": ("smoothing:\n  jaw: {filter: spring, half_life_ms: 1.0e-300}\n",
+                                         2, "smoothing.jaw.half_life_ms", "must be >= 0.1 and <= 60000, got 1.0e-300"),
+    "a weight beyond float32": ("outputs:\n  Yaw: {mix: {headYaw: 1.0e+300}, clamp: none}\n",
+                                2, "outputs.Yaw.mix.headYaw", "must be >= -1000 and <= 1000"),
+    "a gain too large": ("outputs:\n  Jaw: {mix: {jawOpen: 1}, gain: 5000}\n", 2, "outputs.Jaw.gain", "<= 1000"),
+    "an idle scale too large": ("idle: {blinks: true, gaze: true, head: true, head_scale: 1.0e+300}\n",
+                                1, "idle.head_scale", "must be >= 0 and <= 10"),
+    "a comma in a curve name": ('outputs:\n  "Jaw,Open": {mix: {jawOpen: 1}}\n', 2, "outputs.Jaw,Open",
+                                "cannot contain ','"),
+    "a quote in a curve name": ("outputs:\n  'Jaw\"Open': {mix: {jawOpen: 1}}\n", 2, 'outputs.Jaw"Open',
+                                "cannot contain '\"'"),
+    "a newline in a curve name": ('outputs:\n  "Jaw\\nOpen": {mix: {jawOpen: 1}}\n', 2, "outputs.Jaw\\nOpen",
+                                  "cannot contain '\\n'"),
+    "a tab in a curve name": ('outputs:\n  "Jaw\\tOpen": {mix: {jawOpen: 1}}\n', 2, "outputs.Jaw\\tOpen",
+                              "cannot contain '\\t'"),
+    "names equal up to case": ("outputs:\n  JawOpen: {mix: {jawOpen: 1}}\n  jawopen: {mix: {jawOpen: 0.5}}\n",
+                               3, "outputs.jawopen", "same name as 'JawOpen' (line 2) ignoring case"),
+    "a take's own column": ("outputs:\n  timecode: {mix: {jawOpen: 1}}\n", 2, "outputs.timecode",
+                            "'timecode' is a column of every take"),
+    "a name with a trailing space": ('outputs:\n  "Jaw ": {mix: {jawOpen: 1}}\n', 2, "outputs.Jaw ",
+                                     "cannot start or end with spaces"),
+    "a name too long": ("outputs:\n  " + "J" * 65 + ": {mix: {jawOpen: 1}}\n", 2, "outputs." + "J" * 40 + "...",
+                        "at most 64 bytes"),
+}
+
+
+@pytest.mark.parametrize("body, line, key, message", CHECK_REFUSES.values(), ids=CHECK_REFUSES.keys())
+def test_check_refuses_what_would_fail_in_use(tmp_path, body, line, key, message):
+    """Each of these passed `presets check` (or crashed it) and failed only later: at a take's CSV
+    header, at the OSC size limit, or as NaN in the filters that stopped the take."""
+    defaults = {"description": "description: x\n", "idle": "idle: {blinks: true, gaze: true, head: true}\n",
+                "outputs": "outputs:\n  Jaw: {mix: {jawOpen: 1}}\n"}
+    text = body + "".join(section for name, section in defaults.items() if not body.startswith(name))
+    path = tmp_path / "custom.yaml"
+    path.write_text(text)
+    with pytest.raises(PresetError) as caught:
+        check_preset(path)
+    error = str(caught.value)
+    assert error.startswith(f"{path}:{line}: {key}: "), error
+    assert message in error and "\n" not in error and len(error) < len(str(path)) + 200
+
+
+def curves_text(count: int, name=lambda i: f"Curve{i}") -> str:
+    return "".join(f"  '{name(i)}': {{mix: {{jawOpen: 1}}}}\n" for i in range(count))
+
+
+def test_too_many_curves_are_refused_at_check(tmp_path):
+    path = write(tmp_path, MINIMAL.split("outputs:")[0] + "outputs:\n" + curves_text(MAX_CURVES + 1))
+    with pytest.raises(PresetError, match=f"custom.yaml:3: outputs: {MAX_CURVES + 1} curves; a preset has at "
+                                          f"most {MAX_CURVES}"):
+        check_preset(path)
+    path = write(tmp_path, MINIMAL.split("outputs:")[0] + "outputs:\n" + curves_text(5000))
+    with pytest.raises(PresetError, match="5000 curves"):
+        check_preset(path)
+
+
+def test_the_largest_valid_preset_fits_every_sink(tmp_path):
+    """MAX_CURVES curves with the longest names allowed (odd but legal characters) go through the OSC
+    encoder with the longest subject and into a CSV take that reads back (Live Link Face packets carry
+    the 61 ARKit curves whatever the preset)."""
+    def name(i: int) -> str:  # 64 UTF-8 bytes: spaces inside, a semicolon, accents
+        return f"Ré; {i:03d} " + "x" * (MAX_CURVE_NAME_BYTES - 9)
+    path = write(tmp_path, MINIMAL.split("outputs:")[0] + "outputs:\n" + curves_text(MAX_CURVES, name))
+    preset = check_preset(path)
+    assert len(preset.output_names) == MAX_CURVES
+    assert all(len(n.encode()) == MAX_CURVE_NAME_BYTES for n in preset.output_names)
+    track = preset.apply(CurveTrack(("jawOpen",), np.full((3, 1), 0.5, np.float32), FPS))
+
+    longest_subject = "S" * osc.MAX_SUBJECT_BYTES
+    osc.check_names(preset.output_names, longest_subject)
+    assert all(len(d) <= osc.MAX_DATAGRAM_BYTES for d in osc.encode_names(longest_subject, preset.output_names, FPS))
+    frame = osc.encode_frame(longest_subject, osc.schema_id(preset.output_names), 0, 0.0, track.values[0])
+    assert len(frame) <= osc.MAX_DATAGRAM_BYTES
+    csv_path = write_take(tmp_path / "takes", track, None, slate="s", take=1, subject="Ada")
+    taken = read_take(csv_path)
+    assert taken.names[-MAX_CURVES:] == preset.output_names
+    np.testing.assert_array_equal(taken.values[:, -MAX_CURVES:], track.values)
+
+
+def test_valid_extremes_stay_finite(tmp_path):
+    """Every number at the edge of its range, wild inputs, both frame rates: nothing becomes NaN or
+    infinite (the half-life of 1e-300 ms that did is now out of range)."""
+    preset = check_preset(write(tmp_path, """
+        description: every knob at an end of its range
+        idle: {blinks: true, gaze: true, head: true, gaze_scale: 10, head_scale: 10}
+        smoothing:
+          jaw: {filter: spring, half_life_ms: 0.1}
+          head: {filter: spring, half_life_ms: 60000}
+          lips: {filter: one_euro, min_cutoff_hz: 1.0e-300, beta: 1000, d_cutoff_hz: 1000}
+          brows: {filter: one_euro, min_cutoff_hz: 1000, beta: 0, d_cutoff_hz: 1.0e-300}
+        outputs:
+          Jaw: {mix: {jawOpen: 1000, mouthClose: -1000}, gain: 1000, offset: -1000, clamp: none}
+          Yaw: {mix: {headYaw: 1000, headPitch: 1000}, gain: 1000, offset: 1000}
+          Lips: {mix: {mouthFunnel: 1000}, gain: -1000, clamp: [-1000, 1000]}
+          Brow: {mix: {browInnerUp: -1000}, gain: 1000, clamp: none}
+        """))
+    rng = np.random.default_rng(0)
+    for fps in (30.0, 60.0):
+        retargeter = preset.retargeter(fps)
+        for t in range(300):
+            frame = rng.uniform(-np.pi, np.pi, len(rig.SOURCE_CHANNELS)).astype(np.float32) * (t % 2)
+            assert np.isfinite(retargeter.step(frame)).all()
+
+
+def test_an_error_quotes_little_of_a_linked_file(tmp_path):
+    """A preset that is a link to some other text file: the error says what is wrong, in one short line,
+    instead of quoting the other file."""
+    other = tmp_path / "notes.txt"
+    other.write_text("word " * 200 + "\n")
+    link = tmp_path / "mine.yaml"
+    link.symlink_to(other)
+    with pytest.raises(PresetError) as caught:
+        check_preset(link)
+    error = str(caught.value)
+    assert error.startswith(f"{link}:1: not a preset") and len(error) < len(str(link)) + 150, error
+    assert error.count("word") < 10

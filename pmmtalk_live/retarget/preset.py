@@ -9,29 +9,29 @@ and the face region whose filter smooths it. Every frame goes through, in this o
 Clamping last keeps every sent value inside its range whatever the filters do. The ``idle:`` section
 says what the idle layer adds for this rig (``animators.idle.IdleSettings``).
 
-Loading composes the YAML node tree with the safe loader and walks it, so that every error is one
-line naming the file, the line and the key::
-
-    presets/foo.yaml:12: outputs.JawOpen.mix.jawOpn: unknown source channel (did you mean 'jawOpen'?)
+Every preset, whatever asks for it (``presets check``, ``animate --preset``, ``serve``, a reload of
+the file while serving, a remote ``/Preset``), is built by ``check_preset``: ``yaml_file`` reads and
+composes the file, ``schema.read_preset`` validates it once, completely (one line naming the file, the
+line and the key on any failure). A ``Preset`` therefore always runs: finite values, curve names every
+sink takes, a frame that fits every sink.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from .. import rig
+from .. import rig, yaml_file
 from ..animators.idle import IdleSettings
 from ..errors import PresetError
 from ..tracks import CurveTrack
 from .filters import CriticallyDampedFilter, Filter, OneEuroFilter
+from .schema import FILTER_PARAMS, SOURCE_INDEX, OutputCurve, Smoothing, did_you_mean, read_preset
 
 SHIPPED_PRESETS_DIR = Path(__file__).parents[1] / "presets"
 """The presets that come with the project: the repository's top-level ``presets/``, which the package
@@ -45,44 +45,6 @@ USER_PRESETS_DIR = "~/.config/pmmtalk-live/presets"
 
 MAX_PRESET_BYTES = 1 << 20
 """Larger files are refused unread: a preset is a few kilobytes, a 1 MiB file is something else."""
-
-SOURCE_INDEX: dict[str, int] = {name: i for i, name in enumerate(rig.SOURCE_CHANNELS)}
-ROTATION_SOURCES: frozenset[str] = frozenset(rig.to_camel(n) for n in rig.ROTATION_NAMES)
-"""Head and eye yaw/pitch/roll: signed radians, so outputs mixed only from these are not clamped."""
-
-FILTER_PARAMS: dict[str, dict[str, float | None]] = {
-    "none": {},
-    "one_euro": {"min_cutoff_hz": None, "beta": None, "d_cutoff_hz": 1.0},
-    "spring": {"half_life_ms": None},
-}
-"""Each filter's parameters as written in a preset, with their defaults (None: required)."""
-
-
-@dataclass(frozen=True)
-class OutputCurve:
-    """One output curve: ``gain * sum(weight * source) + offset``, smoothed by ``region``, clamped."""
-
-    name: str
-    mix: tuple[tuple[str, float], ...]
-    """(source channel, weight) pairs; empty for a constant curve (``offset``)."""
-    gain: float = 1.0
-    offset: float = 0.0
-    clamp: tuple[float, float] | None = (0.0, 1.0)
-    """(low, high) after smoothing, or None for signed values such as rotations in radians."""
-    region: str | None = None
-    """The ``rig.REGIONS`` key whose filter smooths this curve; None for a constant curve."""
-
-
-@dataclass(frozen=True)
-class Smoothing:
-    """One region's filter: ``kind`` is a ``FILTER_PARAMS`` key, ``params`` in the preset's units."""
-
-    kind: str = "none"
-    params: tuple[tuple[str, float], ...] = ()
-
-    def __str__(self) -> str:
-        return " ".join([self.kind] + [f"{k}={v:g}" for k, v in self.params])
-
 
 @dataclass(frozen=True)
 class Preset:
@@ -231,7 +193,7 @@ def load_preset(name_or_path: str | Path) -> Preset:
     if name_or_path in found:
         return check_preset(found[name_or_path])
     searched = ", ".join(str(d) for d in preset_dirs())
-    raise PresetError(f"no preset named '{name_or_path}'{_did_you_mean(name_or_path, found)}; "
+    raise PresetError(f"no preset named '{name_or_path}'{did_you_mean(name_or_path, found)}; "
                       f"available: {', '.join(sorted(found)) or 'none'} (searched {searched})")
 
 
@@ -250,299 +212,9 @@ def list_presets() -> list[PresetInfo]:
 def check_preset(path: str | Path) -> Preset:
     """Read and validate one preset file; raises PresetError naming the file, the line and the key."""
     path = Path(path)
-    shown = str(path)
-    try:
-        if path.is_dir():
-            raise PresetError(f"{shown}: is a folder, not a preset file")
-        if path.exists() and not path.is_file():
-            raise PresetError(f"{shown}: not a regular file")
-        if path.stat().st_size > MAX_PRESET_BYTES:
-            raise PresetError(f"{shown}: {path.stat().st_size} bytes is too large for a preset "
-                              f"(at most {MAX_PRESET_BYTES})")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PresetError(f"{shown}: no such file") from None
-    except OSError as error:
-        raise PresetError(f"{shown}: cannot read: {error.strerror or error}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise PresetError(f"{shown}: not a text file (a preset is UTF-8 YAML)") from None
-    return _parse_preset(text, shown, path)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Reading and validating the YAML node tree
-
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
-
-_IDLE_SWITCHES = tuple(f.name for f in dataclasses.fields(IdleSettings) if isinstance(f.default, bool))
-_IDLE_SCALES = tuple(f.name for f in dataclasses.fields(IdleSettings) if not isinstance(f.default, bool))
-
-
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _did_you_mean(word: str, choices) -> str:
-    choices = list(choices)
-    same_case = [c for c in choices if c.lower() == word.lower()]
-    close = same_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _kind(node: yaml.Node) -> str:
-    """How an error message shows what the file has at ``node``."""
-    if isinstance(node, yaml.MappingNode):
-        shown = "a mapping"
-    elif isinstance(node, yaml.SequenceNode):
-        shown = "a list"
-    elif node.tag == "tag:yaml.org,2002:null":
-        shown = "nothing"
-    else:
-        shown = repr(node.value)
-    if node.tag not in _PLAIN_TAGS:
-        shown += f" tagged {node.tag}"
-    return shown
-
-
-class _Reader:
-    """Walks one file's composed node tree; every failure is a PresetError naming file, line and key."""
-
-    def __init__(self, shown: str, loader: yaml.SafeLoader):
-        self.shown = shown
-        self.loader = loader
-
-    def error(self, line: int, key: str, message: str) -> PresetError:
-        return PresetError(f"{self.shown}:{line}: {key + ': ' if key else ''}{message}")
-
-    def entries(self, node: yaml.Node, key: str) -> dict[str, tuple[int, yaml.Node]]:
-        """A mapping's entries in file order: name -> (line of the name, value node)."""
-        if not isinstance(node, yaml.MappingNode) or node.tag != _MAP_TAG:
-            raise self.error(_line(node), key, f"expected a mapping of names to values, got {_kind(node)}")
-        first_line: dict[str, int] = {}
-        for name_node, _ in node.value:
-            if name_node.tag == _MERGE_TAG:
-                continue
-            name = self.name(name_node, key)
-            if name in first_line:
-                raise self.error(_line(name_node), _join(key, name),
-                                 f"duplicate key (first given on line {first_line[name]})")
-            first_line[name] = _line(name_node)
-        try:  # YAML merge keys (<<: *anchor): explicit keys win over merged ones, as in yaml.safe_load
-            self.loader.flatten_mapping(node)
-        except yaml.YAMLError as error:
-            raise self.error(_line(node), key, f"bad merge: {getattr(error, 'problem', error)}") from None
-        return {self.name(n, key): (_line(n), value) for n, value in node.value}
-
-    def name(self, node: yaml.Node, key: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or not node.value:
-            raise self.error(_line(node), key, f"a key must be a plain name, got {_kind(node)}")
-        return node.value  # the text as written: keys such as 'on' or 'null' stay names
-
-    def fields(self, node: yaml.Node, key: str, key_line: int, required: tuple[str, ...],
-               optional: tuple[str, ...]) -> dict[str, tuple[int, yaml.Node]]:
-        """A mapping with exactly these keys: unknown ones and missing required ones are errors."""
-        found = self.entries(node, key)
-        allowed = required + optional
-        for name, (line, _) in found.items():
-            if name not in allowed:
-                raise self.error(line, _join(key, name), f"unknown key{_did_you_mean(name, allowed)}; "
-                                                         f"expected one of: {', '.join(allowed)}")
-        for name in required:
-            if name not in found:
-                raise self.error(key_line, _join(key, name), "required key is missing")
-        return found
-
-    def value(self, node: yaml.Node, key: str):
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.error(_line(node), key, f"expected a single value, got {_kind(node)}")
-        try:
-            return self.loader.construct_object(node)
-        except yaml.YAMLError as error:
-            raise self.error(_line(node), key, f"cannot read value: {getattr(error, 'problem', error)}") from None
-
-    def number(self, node: yaml.Node, key: str) -> float:
-        value = self.value(node, key) if isinstance(node, yaml.ScalarNode) else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            hint = " (YAML reads it as true/false)" if isinstance(value, bool) else ""
-            if isinstance(value, str) and _parses_as_float(value):
-                hint = " (YAML reads it as text: write exponents with a dot and a sign, e.g. 1.0e-3)"
-            raise self.error(_line(node), key, f"expected a number, got {_kind(node)}{hint}")
-        if not math.isfinite(value):
-            raise self.error(_line(node), key, f"expected a finite number, got {node.value}")
-        return float(value)
-
-    def boolean(self, node: yaml.Node, key: str) -> bool:
-        value = self.value(node, key)
-        if not isinstance(value, bool):
-            raise self.error(_line(node), key, f"expected true or false, got {_kind(node)}")
-        return value
-
-    def text(self, node: yaml.Node, key: str) -> str:
-        value = self.value(node, key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(_line(node), key, f"expected some text, got {_kind(node)}")
-        return value.strip()
-
-    def choice(self, node: yaml.Node, key: str, choices, what: str) -> str:
-        value = self.value(node, key)
-        if value not in choices:
-            raise self.error(_line(node), key, f"unknown {what} {_kind(node)}{_did_you_mean(str(value), choices)}; "
-                                               f"expected one of: {', '.join(choices)}")
-        return value
-
-
-def _join(key: str, name: str) -> str:
-    return f"{key}.{name}" if key else name
-
-
-def _parses_as_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _parse_preset(text: str, shown: str, path: Path) -> Preset:
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f"{shown}:{mark.line + 1}" if mark else shown
-        parts = [getattr(error, "context", None), getattr(error, "problem", None)]
-        problem = ", ".join(p for p in parts if p) or str(error).splitlines()[0]
-        raise PresetError(f"{where}: not valid YAML: {problem}") from None
-    finally:
-        loader.dispose()
-    if root is None:
-        raise PresetError(f"{shown}:1: empty file; a preset needs description, outputs and idle")
-    reader = _Reader(shown, loader)
-    if not isinstance(root, yaml.MappingNode):
-        raise reader.error(_line(root), "", f"not a preset: expected a YAML mapping with description, "
-                                            f"outputs and idle, got {_kind(root)}")
-    top = reader.fields(root, "", 1, required=("description", "outputs", "idle"), optional=("smoothing",))
-    description = reader.text(top["description"][1], "description")
-    outputs = _read_outputs(reader, *top["outputs"])
-    smoothing = {region: Smoothing() for region in rig.REGIONS}
-    if "smoothing" in top:
-        smoothing.update(_read_smoothing(reader, *top["smoothing"]))
-    idle = _read_idle(reader, *top["idle"])
+    text = yaml_file.read_text(path, "preset file", PresetError, MAX_PRESET_BYTES)
+    description, outputs, smoothing, idle = read_preset(yaml_file.compose(text, str(path), PresetError), str(path))
     return Preset(path.stem, description, path, outputs, smoothing, idle)
-
-
-def _read_outputs(reader: _Reader, line: int, node: yaml.Node) -> tuple[OutputCurve, ...]:
-    entries = reader.entries(node, "outputs")
-    if not entries:
-        raise reader.error(line, "outputs", "needs at least one output curve")
-    return tuple(_read_output(reader, name, *entry) for name, entry in entries.items())
-
-
-def _read_output(reader: _Reader, name: str, line: int, node: yaml.Node) -> OutputCurve:
-    key = f"outputs.{name}"
-    found = reader.fields(node, key, line, required=("mix",), optional=("gain", "offset", "clamp", "region"))
-    mix = []
-    for source, (source_line, weight) in reader.entries(found["mix"][1], f"{key}.mix").items():
-        if source not in SOURCE_INDEX:
-            raise reader.error(source_line, f"{key}.mix.{source}",
-                               f"unknown source channel{_did_you_mean(source, rig.SOURCE_CHANNELS)}")
-        mix.append((source, reader.number(weight, f"{key}.mix.{source}")))
-    gain = reader.number(found["gain"][1], f"{key}.gain") if "gain" in found else 1.0
-    offset = reader.number(found["offset"][1], f"{key}.offset") if "offset" in found else 0.0
-    if "clamp" in found:
-        clamp = _read_clamp(reader, found["clamp"][1], f"{key}.clamp")
-    else:
-        signed = bool(mix) and all(source in ROTATION_SOURCES for source, _ in mix)
-        clamp = None if signed else (0.0, 1.0)
-    if "region" in found:
-        region = reader.choice(found["region"][1], f"{key}.region", tuple(rig.REGIONS), "region")
-    else:
-        region = _dominant_region(mix)
-    return OutputCurve(name, tuple(mix), gain, offset, clamp, region)
-
-
-def _dominant_region(mix: list[tuple[str, float]]) -> str | None:
-    """The region of the source with the largest |weight| (the first such in the file on a tie)."""
-    if not mix:
-        return None
-    source, _ = max(mix, key=lambda pair: abs(pair[1]))
-    return rig.REGION_OF[source]
-
-
-def _read_clamp(reader: _Reader, node: yaml.Node, key: str) -> tuple[float, float] | None:
-    if isinstance(node, yaml.ScalarNode) and reader.value(node, key) in (None, "none"):
-        return None
-    if not (isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG and len(node.value) == 2):
-        raise reader.error(_line(node), key, f"expected [low, high] or none, got {_kind(node)}")
-    low, high = (reader.number(bound, key) for bound in node.value)
-    if low > high:
-        raise reader.error(_line(node), key, f"low {low:g} is above high {high:g}")
-    return (low, high)
-
-
-def _read_smoothing(reader: _Reader, line: int, node: yaml.Node) -> dict[str, Smoothing]:
-    smoothing = {}
-    for region, (region_line, spec) in reader.entries(node, "smoothing").items():
-        key = f"smoothing.{region}"
-        if region not in rig.REGIONS:
-            raise reader.error(region_line, key, f"unknown region{_did_you_mean(region, rig.REGIONS)}; "
-                                                 f"expected one of: {', '.join(rig.REGIONS)}")
-        if isinstance(spec, yaml.ScalarNode):  # shorthand: `eyes: none`
-            smoothing[region] = _read_filter(reader, key, region_line, spec, {})
-        else:
-            found = reader.entries(spec, key)
-            if "filter" not in found:
-                for name, (name_line, _) in found.items():  # `filtr: spring` is a typo, not a parameter
-                    if _did_you_mean(name, ["filter"]):
-                        raise reader.error(name_line, f"{key}.{name}", "unknown key (did you mean 'filter'?)")
-                raise reader.error(region_line, f"{key}.filter", "required key is missing")
-            params = {name: entry for name, entry in found.items() if name != "filter"}
-            smoothing[region] = _read_filter(reader, key, region_line, found["filter"][1], params)
-    return smoothing
-
-
-def _read_filter(reader: _Reader, key: str, line: int, kind_node: yaml.Node,
-                 params: dict[str, tuple[int, yaml.Node]]) -> Smoothing:
-    if isinstance(kind_node, yaml.ScalarNode) and reader.value(kind_node, key) in (False, None):
-        raise reader.error(_line(kind_node), f"{key}.filter", f"{_kind(kind_node)} is not a filter; "
-                                                              f"write `none` for no smoothing")
-    kind = reader.choice(kind_node, f"{key}.filter", tuple(FILTER_PARAMS), "filter")
-    schema = FILTER_PARAMS[kind]
-    for name, (param_line, _) in params.items():
-        if name not in schema:
-            expected = ", ".join(schema) or "no parameters"
-            raise reader.error(param_line, f"{key}.{name}", f"unknown {kind} parameter"
-                                                            f"{_did_you_mean(name, schema)}; expected: {expected}")
-    values = []
-    for name, default in schema.items():
-        if name not in params:
-            if default is None:
-                raise reader.error(line, f"{key}.{name}", f"required {kind} parameter is missing")
-            values.append((name, default))
-            continue
-        value = reader.number(params[name][1], f"{key}.{name}")
-        if value < 0 or (value == 0 and name != "beta"):
-            raise reader.error(params[name][0], f"{key}.{name}",
-                               f"must be {'>= 0' if name == 'beta' else '> 0'}, got {value:g}")
-        values.append((name, value))
-    return Smoothing(kind, tuple(values))
-
-
-def _read_idle(reader: _Reader, line: int, node: yaml.Node) -> IdleSettings:
-    found = reader.fields(node, "idle", line, required=_IDLE_SWITCHES, optional=_IDLE_SCALES)
-    settings = {name: reader.boolean(found[name][1], f"idle.{name}") for name in _IDLE_SWITCHES}
-    for name in _IDLE_SCALES:
-        if name in found:
-            scale = reader.number(found[name][1], f"idle.{name}")
-            if scale < 0:
-                raise reader.error(found[name][0], f"idle.{name}", f"must be >= 0, got {scale:g}")
-            settings[name] = scale
-    return IdleSettings(**settings)
 
 
 # ---------------------------------------------------------------------------------------------------
