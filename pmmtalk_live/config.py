@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from . import yaml_file
 from .errors import ConfigError
+from .yaml_file import shorten, show
 
 DEFAULT_OSC_PORT = 9000
 """Where our Unreal plugin listens by default (docs/protocol.md)."""
@@ -131,13 +134,13 @@ def _destination(value, default_port: int, what: str) -> Destination:
     if isinstance(value, dict):
         unknown = set(value) - {"host", "port", "subject"}
         if unknown or "host" not in value:
-            raise ConfigError(f"{what}: a mapping needs host (and port, subject), got keys {sorted(value)}")
+            raise ConfigError(f"{what}: a mapping needs host (and port, subject), got keys {show(list(value))}")
         port = value.get("port", default_port)
         text = f"{value['host']}:{port}" if ":" not in str(value["host"]) else f"[{value['host']}]:{port}"
         return parse_destination(text + (f"@{value['subject']}" if value.get("subject") else ""), default_port, what)
     if isinstance(value, (str, int)):
         return parse_destination(str(value), default_port, what)
-    raise ConfigError(f"{what}: expected HOST:PORT, got {value!r}")
+    raise ConfigError(f"{what}: expected HOST:PORT, got {show(value)}")
 
 
 def _destinations(value, default_port: int, what: str) -> list[Destination]:
@@ -154,9 +157,16 @@ def apply_settings(config: ServeConfig, settings: dict, where: str) -> ServeConf
         if name not in _FIELDS:
             close = difflib.get_close_matches(name, _FIELDS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where}: {key}: unknown setting{hint}")
+            raise ConfigError(f"{where}: {shorten(str(key))}: unknown setting{hint}")
         setattr(config, name, _convert(name, value, f"{where}: {key}"))
     return config
+
+
+_TEXT_MEANING = {"input": "mic, an audio file or -", "device": "a microphone index or name",
+                 "preset": "a preset name or file", "ckpt": "a run folder or a packaged model name",
+                 "record": "a folder to record takes into (e.g. record: takes)",
+                 "takes_dir": "a folder (e.g. takes_dir: takes)"}
+"""What a text setting takes, for the error when a file gives something else (``record: true``)."""
 
 
 def _convert(name: str, value, what: str):
@@ -167,30 +177,52 @@ def _convert(name: str, value, what: str):
     if name == "control":
         if value is None or value is False or value == "off":
             return None
+        if value is True:
+            raise ConfigError(f"{what}: expected HOST:PORT or off, got true")
         return _destination(value, DEFAULT_CONTROL_PORT, what)
     default = _FIELDS[name].default
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(f"{what}: expected true or false, got {value!r}")
-    elif isinstance(default, (int, float)) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{what}: expected a number, got {value!r}")
-        if isinstance(default, int) and value != int(value):
-            raise ConfigError(f"{what}: expected a whole number, got {value!r}")
-        value = type(default)(value)
-    elif value is not None and not isinstance(value, (str, int)):
-        raise ConfigError(f"{what}: expected text, got {value!r}")
-    elif value is not None:
-        value = str(value)
+            raise ConfigError(f"{what}: expected true or false, got {show(value)}")
+    elif isinstance(default, (int, float)):
+        value = _number(value, type(default), what)
+    else:
+        value = _text(name, value, optional=default is None, what=what)
     if name == "compute" and not COMPUTE_PATTERN.fullmatch(value):
-        raise ConfigError(f"{what}: expected cpu, cuda or cuda:N, got {value!r}")
+        raise ConfigError(f"{what}: expected cpu, cuda or cuda:N, got {show(value)}")
     if name in _CHOICES and value not in _CHOICES[name]:
-        raise ConfigError(f"{what}: must be one of {', '.join(map(str, _CHOICES[name]))}, got {value!r}")
+        raise ConfigError(f"{what}: must be one of {', '.join(map(str, _CHOICES[name]))}, got {show(value)}")
     if name in _RANGES:
         low, high = _RANGES[name]
         if not low <= value <= high:
-            raise ConfigError(f"{what}: must be from {low:g} to {high:g}, got {value:g}")
+            raise ConfigError(f"{what}: must be from {low:g} to {high:g}, got {show(value)}")
     return value
+
+
+def _number(value, kind: type, what: str) -> int | float:
+    """``value`` as a finite ``kind`` (int or float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what}: expected a number, got {show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{what}: expected a finite number, got {show(value)}")
+    if kind is int:
+        if value != int(value):
+            raise ConfigError(f"{what}: expected a whole number, got {show(value)}")
+        return int(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ConfigError(f"{what}: number too large, got {show(value)}") from None
+
+
+def _text(name: str, value, optional: bool, what: str) -> str | None:
+    """``value`` as text (a whole number is fine: ``device: 2``); None or false leave an optional
+    setting unset."""
+    if optional and (value is None or value is False):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigError(f"{what}: expected {_TEXT_MEANING.get(name, 'text')}, got {show(value)}")
+    return str(value)
 
 
 def load_config(path: str | Path | None, overrides: dict | None = None) -> ServeConfig:
@@ -198,34 +230,34 @@ def load_config(path: str | Path | None, overrides: dict | None = None) -> Serve
     None entries are left out). Raises ConfigError with one line."""
     config = ServeConfig()
     if path is not None:
-        apply_settings(config, _read_yaml(Path(path)), str(path))
+        for key, (line, value) in _read_yaml(Path(path)).items():
+            apply_settings(config, {key: value}, f"{path}:{line}")
     if overrides:
         apply_settings(config, {k: v for k, v in overrides.items() if v is not None}, "command line")
     return config
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        if path.is_dir():
-            raise ConfigError(f"{path}: is a folder, not a config file")
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: too large for a config file")
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (a config is UTF-8 YAML)") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}{line}: {problem}") from None
-    if data is None:
+def _read_yaml(path: Path) -> dict[str, tuple[int, object]]:
+    """The file's settings: key as written -> (line, value). Read like a preset (``yaml_file``): one safe
+    loader, duplicate keys and deep nesting refused, every error one line naming the file."""
+    text = yaml_file.read_text(path, "config file", ConfigError, MAX_CONFIG_BYTES)
+    root = yaml_file.compose(text, str(path), ConfigError)
+    if root is None:
         return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings (key: value), got {type(data).__name__}")
-    return data
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}: expected a mapping of settings (key: value), got "
+                          f"{'a list' if isinstance(root, yaml.SequenceNode) else 'a single value'}")
+    try:
+        yaml_file.merge_keys(root)
+    except ValueError as problem:
+        raise ConfigError(f"{path}:{yaml_file.line_of(root)}: bad merge: {problem}") from None
+    settings = {}
+    for key, value in root.value:
+        where = f"{path}:{yaml_file.line_of(key)}"
+        if not isinstance(key, yaml.ScalarNode):
+            raise ConfigError(f"{where}: a setting's name must be a plain name")
+        try:
+            settings[key.value] = (yaml_file.line_of(key), yaml_file.value_of(value))
+        except ValueError as problem:
+            raise ConfigError(f"{where}: {shorten(key.value)}: cannot read value: {problem}") from None
+    return settings

@@ -73,3 +73,38 @@ def test_unreadable_config(tmp_path):
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="not a text file"):
         load_config(tmp_path / "bin.yaml")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("fps: 30\npreset: arkit\nfps: 60\n", "serve.yaml:3: fps: duplicate key (first given on line 1)"),
+    ("osc:\n  - {host: a, port: 1, host: b}\n", "serve.yaml:2: osc[0].host: duplicate key"),
+    ("record: true\n", "serve.yaml:1: record: expected a folder to record takes into (e.g. record: takes), got true"),
+    ("takes_dir: yes\n", "serve.yaml:1: takes_dir: expected a folder"),
+    ("preset: false\n", "serve.yaml:1: preset: expected a preset name or file, got false"),
+    ("compute: null\n", "serve.yaml:1: compute: expected text, got null"),
+    ("control: true\n", "serve.yaml:1: control: expected HOST:PORT or off, got true"),
+    ("lookahead_ms: 1" + "0" * 400 + "\n", "serve.yaml:1: lookahead_ms: number too large"),
+    ("seed: .inf\n", "serve.yaml:1: seed: expected a finite number, got inf"),
+    ("seed: 1" + "0" * 5000 + "\n", "serve.yaml:1: seed: cannot read value: a number of 5001 digits"),
+    ("subject: 2024-13-45\n", "serve.yaml:1: subject: cannot read value: month must be in 1..12"),
+    ("subject: !!python/name:os.system\n", "serve.yaml:1: subject: cannot read value"),
+    ("osc: " + "[" * 3000 + "]" * 3000 + "\n", "serve.yaml:1: nested more than 20 levels deep"),
+    ("input: " + "x" * 5000 + "\nfast: [" + "y" * 5000 + "]\n", "serve.yaml:2: fast: expected true or false, got ['yyyy"),
+])
+def test_config_values_of_the_wrong_kind_are_one_short_line(tmp_path, content, message):
+    path = tmp_path / "serve.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    error = str(err.value)
+    assert error.startswith(str(path)) and message in error, error
+    assert "\n" not in error and len(error) < len(str(path)) + 200
+
+
+def test_record_false_and_null_mean_no_recording(tmp_path):
+    path = tmp_path / "serve.yaml"
+    path.write_text("record: false\ndevice: 2\n")
+    config = load_config(path)
+    assert config.record is None and config.takes_folder == "takes" and config.device == "2"
+    path.write_text("record: ~\ntakes_dir: my takes\n")
+    assert load_config(path).takes_folder == "my takes"
