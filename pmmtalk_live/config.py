@@ -18,7 +18,9 @@ from pathlib import Path
 import yaml
 
 from . import yaml_file
-from .errors import ConfigError
+from .errors import ConfigError, SinkError, TakeError
+from .sinks.csv_take import check_take_name
+from .sinks.osc import parse_address
 from .yaml_file import shorten, show
 
 DEFAULT_OSC_PORT = 9000
@@ -99,35 +101,54 @@ _FIELDS = {f.name: f for f in dataclasses.fields(ServeConfig)}
 COMPUTE_PATTERN = re.compile(r"cpu|cuda(:[0-9]+)?")
 """``compute``: the CPU, or a CUDA device."""
 _CHOICES = {"fps": (30, 60), "raw_format": ("s16le", "s32le", "f32le"), "animator": ("phonetic", "pmmtalk")}
+_PORT_ONLY = re.compile(r"[0-9]+")
+"""``--control 18006``: a port alone (ASCII digits) is a port on 127.0.0.1."""
 _RANGES = {"lookahead_ms": (0.0, 1000.0), "hop_ms": (10.0, 20.0), "max_backlog_ms": (20.0, 5000.0),
            "raw_rate": (1000, 384000), "raw_channels": (1, 64)}
 
 
 def parse_destination(text: str, default_port: int, what: str) -> Destination:
-    """``HOST:PORT[@SUBJECT]``, ``[IPv6]:PORT``, or a bare ``HOST`` (default port). Raises ConfigError."""
+    """``HOST:PORT[@SUBJECT]``, ``[IPv6]:PORT``, or a bare ``HOST`` (default port), as the sinks'
+    ``parse_address`` reads them; ``SUBJECT`` must be a name ``--subject`` accepts. Raises ConfigError."""
     text = str(text).strip()
     subject = None
     if "@" in text:
         text, subject = text.rsplit("@", 1)
         if not subject:
             raise ConfigError(f"{what} {text}@: empty subject name after '@'")
-    host, port = text, str(default_port)
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise ConfigError(f"{what} '{text}': missing ']' after an IPv6 address")
-        host, rest = text[1:end], text[end + 1:]
-        if rest:
-            if not rest.startswith(":"):
-                raise ConfigError(f"{what} '{text}': expected [IPv6]:PORT")
-            port = rest[1:]
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    if not host:
-        raise ConfigError(f"{what} '{text}': no host (write HOST:PORT, e.g. 127.0.0.1:{default_port})")
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ConfigError(f"{what} '{text}': port must be a number from 1 to 65535")
-    return Destination(host, int(port), subject)
+        try:
+            check_take_name(subject, "subject")
+        except TakeError as error:
+            raise ConfigError(f"{what} {text}@{subject}: {error}") from None
+    return Destination(*_address(text, default_port, what), subject)
+
+
+def parse_control(value, what: str) -> Destination | None:
+    """The remote-control port: ``off`` (any case; false in YAML) for none, a bare ``PORT`` for
+    127.0.0.1:PORT, ``HOST:PORT``, ``[IPv6]:PORT``, a bare ``HOST`` (port 8000) or a mapping
+    ``{host, port}``. Port 0 picks a free one. Raises ConfigError."""
+    if value is None or value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None
+    if isinstance(value, dict):
+        if not set(value) <= {"host", "port"} or "host" not in value:
+            raise ConfigError(f"{what}: a mapping needs host (and port), got keys {sorted(map(str, value))}")
+        host, port = str(value["host"]), value.get("port", DEFAULT_CONTROL_PORT)
+        value = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigError(f"{what}: expected HOST:PORT or off, got {str(value).lower()[:40]}")
+    text = str(value).strip()
+    if "@" in text:
+        raise ConfigError(f"{what} {text}: the control port has no subject")
+    if _PORT_ONLY.fullmatch(text):
+        text = f"127.0.0.1:{text}"
+    return Destination(*_address(text, DEFAULT_CONTROL_PORT, what, listen=True))
+
+
+def _address(text: str, default_port: int, what: str, listen: bool = False) -> tuple[str, int]:
+    try:
+        return parse_address(text, default_port, listen=listen)
+    except SinkError as error:
+        raise ConfigError(f"{what}: {error}") from None
 
 
 def _destination(value, default_port: int, what: str) -> Destination:
@@ -175,11 +196,7 @@ def _convert(name: str, value, what: str):
     if name == "livelink":
         return _destinations(value, DEFAULT_LIVELINK_PORT, what)
     if name == "control":
-        if value is None or value is False or value == "off":
-            return None
-        if value is True:
-            raise ConfigError(f"{what}: expected HOST:PORT or off, got true")
-        return _destination(value, DEFAULT_CONTROL_PORT, what)
+        return parse_control(value, what)
     default = _FIELDS[name].default
     if isinstance(default, bool):
         if not isinstance(value, bool):

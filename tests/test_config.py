@@ -1,8 +1,10 @@
 """serve settings: defaults, a YAML file, the command line on top; one-line errors naming file and key."""
 
+import re
+
 import pytest
 
-from pmmtalk_live.config import Destination, ServeConfig, load_config, parse_destination
+from pmmtalk_live.config import Destination, ServeConfig, load_config, parse_control, parse_destination
 from pmmtalk_live.errors import ConfigError
 
 
@@ -34,6 +36,46 @@ def test_bad_destinations_are_one_line_errors(text):
     with pytest.raises(ConfigError) as err:
         parse_destination(text, 9000, "--osc")
     assert "\n" not in str(err.value) and "--osc" in str(err.value)
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("::1:9000", "[::1]:9000"),  # issue 16: an IPv6 address with a port needs brackets
+    ("127.0.0.1:\u0669\u0660\u0660\u0660", "port must be a number from 1 to 65535"),  # Arabic-Indic 9000
+    ("127.0.0.1:9000@../x", "'..'"),  # a subject as --subject takes it
+    ("127.0.0.1:9000@.hidden", "hidden"),
+    ("127.0.0.1:9000@-rf", "option-like"),
+])
+def test_destinations_refused_with_a_hint(text, hint):
+    with pytest.raises(ConfigError) as err:
+        parse_destination(text, 9000, "--osc")
+    assert hint in str(err.value) and str(err.value).startswith("--osc")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("off", None), ("OFF", None), (" Off ", None), (False, None),
+    ("18006", Destination("127.0.0.1", 18006)),  # a bare port is a port on 127.0.0.1
+    (18006, Destination("127.0.0.1", 18006)),
+    ("127.0.0.1:0", Destination("127.0.0.1", 0)),  # 0 picks a free port
+    ("[::1]:0", Destination("::1", 0)),
+    ({"host": "127.0.0.1", "port": 0}, Destination("127.0.0.1", 0)),
+    ("0.0.0.0:8000", Destination("0.0.0.0", 8000)),  # allowed, with a warning when it binds
+])
+def test_control_option_forms(value, expected):
+    assert parse_control(value, "--control") == expected
+    if expected is not None:
+        assert load_config(None, {"control": value}).control == expected
+
+
+@pytest.mark.parametrize("value, message", [
+    ("127.0.0.1:65536", "port must be a number from 0 to 65535"),
+    ("127.0.0.1:\u0661\u0668\u0660\u0660\u0666", "port must be a number"),
+    ("127.0.0.1:8000@Face", "no subject"),
+    (True, "expected HOST:PORT or off, got true"),
+    ("::1:8000", "[::1]:8000"),
+])
+def test_bad_control_options(value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_control(value, "--control")
 
 
 def test_yaml_then_command_line(tmp_path):

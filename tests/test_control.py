@@ -14,6 +14,7 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 
 from pmmtalk_live.control import ControlServer
+from pmmtalk_live.control.remote import open_to_network
 from pmmtalk_live.errors import ControlError, PresetError, TakeError
 
 WAIT_S = 10.0
@@ -188,6 +189,20 @@ def test_bundled_commands_run_in_order(client, target):
     assert target.calls == [("set_slate", "Scene"), ("set_take", 3), ("record_start", None, None)]
 
 
+@pytest.mark.parametrize(("address", "args", "reason"), [
+    ("/Slate", ["."], "hidden"),
+    ("/Slate", [".hidden"], "hidden"),
+    ("/Slate", ["-rf"], "option-like"),
+    ("/RecordStart", ["-rf", 1], "option-like"),
+    ("/LiveLinkSubject", [".Face"], "hidden"),
+])
+def test_a_hidden_or_option_like_name_is_refused(server, client, target, address, args, reason):
+    client.send(address, *args)
+    reply_address, (command, got) = client.reply()
+    assert (reply_address, command) == ("/Error", address) and reason in got
+    assert target.calls == []
+
+
 @pytest.mark.parametrize(("address", "args"), [
     ("/Slate", ["../evil"]),
     ("/Slate", ["..\\evil"]),
@@ -318,6 +333,21 @@ def test_a_bad_bind_address_is_one_clear_line(target, host, port, message):
         ControlServer(target, host=host, port=port)
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("host", "open_"), [
+    ("127.0.0.1", False), ("127.8.9.10", False), ("::1", False),
+    ("0.0.0.0", True), ("::", True), ("192.168.1.20", True), ("fe80::1%eth0", True),
+])
+def test_which_addresses_open_the_port_to_the_network(host, open_):
+    assert open_to_network(host) is open_
+
+
+def test_a_loopback_port_starts_without_a_warning(target, caplog):
+    # Binding 0.0.0.0 here would open a port on the test machine; open_to_network decides the warning.
+    with caplog.at_level(logging.INFO, logger="pmmtalk_live.control"):
+        ControlServer(target, port=0).start().close()
+    assert [r.levelname for r in caplog.records] == ["INFO"]
 
 
 def test_close_is_idempotent_and_frees_the_port(target):

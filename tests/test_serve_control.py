@@ -4,13 +4,17 @@ that falls behind: all against a real session (file source at real-time pace, re
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
+import soundfile as sf
 from pythonosc.osc_message import OscMessage as PyOscMessage
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -375,3 +379,28 @@ def test_a_preset_with_other_curves_is_refused_mid_take(session):
     session.send("/RecordStop")
     take = read_take(session.reply().params[1])
     assert take.names[61:] == load_preset("vrm").output_names and take.column("aa").max() > 0
+
+
+def _serve_banner(tmp_path, control: str) -> str:
+    """The start-up lines of a short ``serve`` run with ``--control control``."""
+    short = tmp_path / "short.wav"
+    if not short.exists():
+        sf.write(short, sf.read(EXAMPLE_WAV, dtype="float32")[0][:8000], 16000)
+    result = subprocess.run([sys.executable, "-m", "pmmtalk_live.cli", "serve", "--input", str(short), "--fast",
+                             "--animator", "phonetic", "--no-osc", "--no-livelink", "--control", control, "-q"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+def test_control_option_forms_on_the_command_line(tmp_path):
+    """Issue 16: --control OFF turns the port off, 127.0.0.1:0 picks a free port and the banner names
+    it, a bare port listens on 127.0.0.1; none is open to the network, so none warns."""
+    assert "remote control" not in _serve_banner(tmp_path, "OFF")
+    banner = _serve_banner(tmp_path, "127.0.0.1:0")
+    port = int(re.search(r"remote control: OSC on 127\.0\.0\.1:(\d+)", banner)[1])
+    assert port != 0 and "WARNING" not in banner
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    assert f"remote control: OSC on 127.0.0.1:{free} " in _serve_banner(tmp_path, str(free))

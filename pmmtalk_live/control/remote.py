@@ -333,7 +333,11 @@ class ControlServer:
         self._thread = threading.Thread(target=self._serve, name="pmmtalk-control", daemon=True)
         self._thread.start()
         host, port = self.address
-        log.info("control: listening for OSC remote-control commands on %s:%d", host, port)
+        log.info("control: listening for OSC remote-control commands on %s", _host_port((host, port)))
+        if open_to_network(host):
+            log.warning("control: port %s is open to the network, with no authentication: whoever reaches it "
+                        "can start takes and make this machine stream to any address; bind 127.0.0.1 or a "
+                        "trusted stage network only (docs/remote-control.md, Security)", _host_port((host, port)))
         return self
 
     def close(self) -> None:
@@ -485,6 +489,14 @@ class ControlServer:
         except OSError as error:
             self._throttle.log(logging.WARNING, "send",
                                f"control: cannot send {reply[0]} to {_host_port(destination)}: {error}")
+
+
+def open_to_network(host: str) -> bool:
+    """Whether a port bound to the IP address ``host`` is reachable from other machines: all but loopback."""
+    try:
+        return not ipaddress.ip_address(host.partition("%")[0]).is_loopback
+    except ValueError:
+        return True
 
 
 def _host_port(address: tuple[str, int]) -> str:

@@ -20,6 +20,7 @@ Live Link Face sink, as is ``parse_address`` for ``HOST:PORT`` arguments.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import math
 import re
@@ -205,12 +206,16 @@ def encode_frame(subject: str, schema: int, number: int, wall_time_s: float, val
 # --- transport ----------------------------------------------------------------------------------------
 
 _BRACKETED = re.compile(r"\[(?P<host>[^\[\]]+)\](?::(?P<port>[^:]*))?")
+_PORT_DIGITS = re.compile(r"[0-9]{1,5}")
+"""ASCII digits only: ``str.isdigit`` and ``int`` would take other scripts' digits (``١٢``) as a port."""
 
 
-def parse_address(text: str, default_port: int) -> tuple[str, int]:
+def parse_address(text: str, default_port: int, *, listen: bool = False) -> tuple[str, int]:
     """``HOST:PORT``, ``HOST``, ``[IPV6]:PORT``, ``[IPV6]`` or a bare IPv6 ``::1`` -> (host, port).
 
-    The port defaults to ``default_port``; it must be 1..65535. Raises SinkError naming the text.
+    The port defaults to ``default_port``; it must be 1..65535 (0..65535 with ``listen``: an address
+    to listen on, where 0 picks a free port). A bare IPv6 address whose last group could be a port
+    (``::1:9000``) is refused with a hint about brackets. Raises SinkError naming the text.
     """
     text = text.strip()
     bracketed = _BRACKETED.fullmatch(text)
@@ -221,21 +226,36 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
     elif text.count(":") == 1:
         host, port_text = text.split(":")
     else:  # a host name, an IPv4 address, or an IPv6 address without a port
+        _check_not_ipv6_with_port(text)
         host, port_text = text, None
     if not host:
         raise SinkError(f"bad address {text!r}: no host (expected HOST:PORT, HOST or [IPV6]:PORT)")
+    lowest = 0 if listen else 1
     if port_text is None:
-        return host, check_port(default_port, text)
-    if not port_text.isdigit():
-        raise SinkError(f"bad address {text!r}: port {port_text!r} is not a number 1..65535")
-    return host, check_port(int(port_text), text)
+        return host, check_port(default_port, text, lowest)
+    if not _PORT_DIGITS.fullmatch(port_text):
+        raise SinkError(f"bad address {text!r}: port must be a number from {lowest} to 65535, got {port_text!r}")
+    return host, check_port(int(port_text), text, lowest)
 
 
-def check_port(port: int, where: str | None = None) -> int:
-    """Return ``port`` if it is a destination port (1..65535), else raise SinkError."""
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        context = f" in address {where!r}" if where is not None else ""
-        raise SinkError(f"bad port {port!r}{context}: expected 1..65535")
+def _check_not_ipv6_with_port(text: str) -> None:
+    """``::1:9000`` is a valid IPv6 address, but more likely ::1 port 9000: ask for brackets either way."""
+    head, _, tail = text.rpartition(":")
+    if text.count(":") < 2 or not _PORT_DIGITS.fullmatch(tail):
+        return
+    try:
+        ipaddress.IPv6Address(head)
+    except ValueError:
+        return
+    raise SinkError(f"bad address {text!r}: an IPv6 address takes its port after brackets: write "
+                    f"[{head}]:{tail} for port {tail} of {head}, or [{text}] for the address {text}")
+
+
+def check_port(port: int, where: str | None = None, lowest: int = 1) -> int:
+    """``port`` if it is a destination port, 1..65535 (``lowest`` 0: a port to listen on), else SinkError."""
+    if isinstance(port, bool) or not isinstance(port, int) or not lowest <= port <= 65535:
+        context = f"bad address {where!r}: " if where is not None else ""
+        raise SinkError(f"{context}port must be a number from {lowest} to 65535, got {port!r}")
     return port
 
 
