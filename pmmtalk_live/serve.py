@@ -200,7 +200,7 @@ class ServeSession:
         if writer is not None and set(preset.output_names) != set(writer.curve_names):
             # the take's columns are fixed at its start: other curves would record as zeros
             raise PresetError(f"take {writer.csv_path.name} is recording; preset {preset.name!r} has other "
-                              f"curves than its columns; /RecordStop first")
+                              "curves than its columns; /RecordStop first")
         for sink in self.outputs.sinks:
             if isinstance(sink, OscSink):
                 sink.check_names(preset.output_names)
