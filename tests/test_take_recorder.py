@@ -8,7 +8,7 @@ from pmmtalk_live.errors import TakeError
 from pmmtalk_live.sinks.csv_take import read_take
 from pmmtalk_live.sinks.take_recorder import TakeRecorder
 from pmmtalk_live.timecode import parse_timecode, time_of_day_s
-from pmmtalk_live.tracks import CurveFrame
+from pmmtalk_live.tracks import CurveFrame, InputFrames
 
 FPS = 60
 NAMES = ("JawOpen", "MouthClose")
@@ -100,3 +100,24 @@ def test_existing_take_is_never_overwritten(tmp_path):
     assert recorder.start(slate="s", take=None, subject="pm", first_frame=0, wall_time_s=None,
                           curve_names=NAMES).take == 2
     recorder.close()
+
+
+def test_input_audio_keeps_its_own_format_from_the_same_instant(tmp_path):
+    """The input's own frames (48 kHz stereo 16-bit here) go to <take>_input.wav from the take's first
+    frame, bit for bit, beside the 16 kHz WAV; frames lost at the source become silence."""
+    recorder = TakeRecorder(tmp_path, fps=FPS)
+    own = (np.arange(48000 * 2 * 2) % 30011).astype(np.int16).reshape(-1, 2)  # every frame says where it came from
+    for start in range(0, 48000, 480):  # 1 s of audio arrives before the take starts at frame 30 (0.5 s)
+        recorder.add_audio(start // 3, np.zeros(160, np.float32), InputFrames(own[start:start + 480], start, 48000, "PCM_16"))
+    recorder.start(slate="s", take=1, subject="pm", first_frame=30, wall_time_s=None, curve_names=NAMES)
+    recorder.add_audio(16000, np.zeros(160, np.float32), InputFrames(own[48000:48480], 48000, 48000, "PCM_16"))
+    recorder.add_audio(16320, np.zeros(160, np.float32), InputFrames(own[48960:49440], 48960, 48000, "PCM_16"))
+    done = recorder.stop()
+    assert done.input_wav_path == tmp_path / "s_1_pm_input.wav"
+    info = sf.info(done.input_wav_path)
+    assert (info.samplerate, info.channels, info.subtype) == (48000, 2, "PCM_16")
+    written, _ = sf.read(done.input_wav_path, dtype="int16")
+    np.testing.assert_array_equal(written[:48480 - 24000], own[24000:48480])  # from frame 30's instant
+    assert np.all(written[48480 - 24000:48960 - 24000] == 0)  # the 10 ms the source lost
+    np.testing.assert_array_equal(written[48960 - 24000:], own[48960:49440])
+    assert sf.info(done.wav_path).samplerate == 16000

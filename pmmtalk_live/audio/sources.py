@@ -45,8 +45,9 @@ from typing import BinaryIO, Protocol
 import numpy as np
 
 from ..errors import AudioInputError
-from ..tracks import SAMPLE_RATE_HZ, AudioBlock
+from ..tracks import SAMPLE_RATE_HZ, AudioBlock, InputFrames
 from .files import _printable, read_audio
+from .input_frames import MICROPHONE_SUBTYPE, RAW_SUBTYPES, FileInput
 from .resample import StreamResampler
 
 log = logging.getLogger(__name__)
@@ -249,9 +250,14 @@ class _MonoBlocks:
     it belongs, so ``start_sample`` jumps forward by the audio lost in between (``samples_skipped``).
     """
 
-    def __init__(self, rate_hz: int, channels: int) -> None:
+    def __init__(self, rate_hz: int, channels: int, subtype: str = MICROPHONE_SUBTYPE) -> None:
         self.rate_hz = int(rate_hz)
         self.channels = int(channels)
+        self.subtype = subtype
+        """How a take writes the input's own frames (``input_frames``), which ride along on the blocks."""
+        self._input: list[np.ndarray] = []  # own frames not handed out yet
+        self._input_start = 0  # input timeline index of the first of them
+        self._input_next = 0  # input timeline index of the next frame pushed
         self.next_sample = 0
         """Timeline index (16 kHz) of the next output sample."""
         self.samples_skipped = 0
@@ -262,9 +268,10 @@ class _MonoBlocks:
         self._anchor = (0, 0.0)  # (segment frame index, its capture time) of the latest push
         self._last_capture_s = -np.inf
 
-    def push(self, frames: np.ndarray, first_time_s: float) -> AudioBlock | None:
+    def push(self, frames: np.ndarray, first_time_s: float, own: np.ndarray | None = None) -> AudioBlock | None:
         """Frames (n, channels) or (n,) float32 at ``rate_hz`` whose first entered the microphone at
-        ``first_time_s`` (monotonic). Returns the 16 kHz samples that are ready, or None."""
+        ``first_time_s`` (monotonic); ``own``: the same frames as the input delivered them (default:
+        ``frames``). Returns the 16 kHz samples that are ready, or None."""
         mono = frames.mean(axis=1, dtype=np.float32) if frames.ndim == 2 and frames.shape[1] > 1 else frames.reshape(-1)
         if self._resampler is None:
             self._resampler = StreamResampler(self.rate_hz, SAMPLE_RATE_HZ)
@@ -274,6 +281,12 @@ class _MonoBlocks:
                 if gap > 0:
                     self.next_sample += gap
                     self.samples_skipped += gap
+            self._input_next = round(self.next_sample * self.rate_hz / SAMPLE_RATE_HZ)
+        own = frames if own is None else own
+        if not self._input:
+            self._input_start = self._input_next
+        self._input.append(own.reshape(len(own), -1))
+        self._input_next += len(own)
         self._anchor = (self._segment_in, first_time_s)
         self._segment_in += len(mono)
         return self._block(self._resampler.process(mono))
@@ -289,12 +302,13 @@ class _MonoBlocks:
         starts a new segment."""
         if self._resampler is None:
             return None
-        block = self._block(self._resampler.flush())
+        block = self._block(self._resampler.flush(), last=True)
         self._resampler = None
         return block
 
-    def _block(self, samples: np.ndarray) -> AudioBlock | None:
-        if len(samples) == 0:
+    def _block(self, samples: np.ndarray, last: bool = False) -> AudioBlock | None:
+        """``last``: the segment's end, so a block goes out even without samples, for the own frames."""
+        if len(samples) == 0 and not (last and self._input):
             return None
         # Output sample k of the segment sits at input frame k * rate_hz / 16000 (the filter is
         # zero-phase): its capture time follows from the latest push's first frame.
@@ -304,7 +318,10 @@ class _MonoBlocks:
         # an earlier envelope, and a reader's clock does not advance with the audio it reads ahead.
         capture_s = max(capture_s, self._last_capture_s)
         self._last_capture_s = capture_s
-        block = AudioBlock(samples, self.next_sample, capture_s)
+        own = InputFrames(np.concatenate(self._input), self._input_start, self.rate_hz, self.subtype) \
+            if self._input else None
+        self._input = []
+        block = AudioBlock(samples, self.next_sample, capture_s, own)
         self._segment_out += len(samples)
         self.next_sample += len(samples)
         self._next_time_s = capture_s + len(samples) / SAMPLE_RATE_HZ
@@ -632,6 +649,18 @@ class FileSource(_QueuedSource):
         self._start_thread(self._run, "file-source")
 
     def _run(self) -> None:
+        try:
+            own = FileInput(self.path, loop=self.loop)  # the file's own frames, for the take
+        except (RuntimeError, OSError) as error:  # read_audio could read it: the take does without
+            log.warning("%s: cannot read its own audio for the take (%s)", self.description, error)
+            own = None
+        try:
+            self._play(own)
+        finally:
+            if own is not None:
+                own.close()
+
+    def _play(self, own: FileInput | None) -> None:
         n = len(self.samples)
         started_s = time.monotonic()
         position = 0  # timeline index of the next block's first sample
@@ -640,12 +669,13 @@ class FileSource(_QueuedSource):
                 samples = np.take(self.samples, np.arange(position, position + self.block_samples), mode="wrap")
             else:
                 samples = self.samples[position:position + self.block_samples]
+            own_frames = own.until(position + len(samples)) if own is not None else None
             if self.realtime:
                 due_s = started_s + (position + len(samples)) / SAMPLE_RATE_HZ
                 if self._stop.wait(max(0.0, due_s - time.monotonic())):
                     return
-                self._deliver(AudioBlock(samples, position, started_s + position / SAMPLE_RATE_HZ))
-            elif not self._deliver(AudioBlock(samples, position, time.monotonic())):
+                self._deliver(AudioBlock(samples, position, started_s + position / SAMPLE_RATE_HZ, own_frames))
+            elif not self._deliver(AudioBlock(samples, position, time.monotonic(), own_frames)):
                 return
             position += len(samples)
         log.debug("%s: ended after %d samples", self.description, position)
@@ -680,7 +710,7 @@ class RawPcmSource(_QueuedSource):
         self._dtype, self._scale = RAW_FORMATS[sample_format]
         self._frame_bytes = self._dtype.itemsize * self.channels
         self._read_bytes = max(1, int(round(block_ms * self.rate_hz / 1000))) * self._frame_bytes
-        self._blocks = _MonoBlocks(self.rate_hz, self.channels)
+        self._blocks = _MonoBlocks(self.rate_hz, self.channels, RAW_SUBTYPES[sample_format])
         self.description = f"{self.name}: raw {sample_format} at {self.rate_hz} Hz, {self.channels} ch -> 16 kHz mono"
         try:
             self._fd: int | None = self._stream.fileno()
@@ -713,16 +743,16 @@ class RawPcmSource(_QueuedSource):
                 usable = len(pending) - len(pending) % self._frame_bytes
                 if usable == 0:
                     continue
-                frames = np.frombuffer(pending[:usable], self._dtype).reshape(-1, self.channels)
+                own = np.frombuffer(pending[:usable], self._dtype).reshape(-1, self.channels)
                 pending = pending[usable:]
-                frames = frames.astype(np.float32) * np.float32(self._scale)
+                frames = own.astype(np.float32) * np.float32(self._scale)
                 if not np.isfinite(frames).all():
                     at_s = (frames_read + int(np.argmin(np.isfinite(frames).all(axis=1)))) / self.rate_hz
                     raise AudioInputError(f"{self.name}: NaN or infinite samples (the first at {at_s:.3f} s); "
                                           "float audio must be finite")
                 frames_read += len(frames)
                 # as a microphone's block: its last frame arrived by the time it was read
-                block = self._blocks.push(frames, read_s - len(frames) / self.rate_hz)
+                block = self._blocks.push(frames, read_s - len(frames) / self.rate_hz, own)
                 if block is not None and not self._deliver(block):
                     return
         except AudioInputError as error:
