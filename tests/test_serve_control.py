@@ -284,7 +284,8 @@ def test_a_second_record_start_is_refused_and_the_take_goes_on(session, tmp_path
     session.send("/RecordStop")
     stop = session.reply()
     assert stop.address == "/RecordStopConfirm" and stop.params[1].endswith("Scene_10_pmmtalk_raw.csv")
-    assert read_take(stop.params[1]).num_frames >= 40  # one take, from before the refusals to the stop
+    assert read_take(stop.params[1]).num_frames >= 10 + 30 - 5  # one take, from before the refusals to the stop
+    # (less a few: a frame reaches the sockets just before the recorder, so the stop may beat it)
     assert sorted(p.name for p in takes.glob("*_raw.csv")) == ["Scene_10_pmmtalk_raw.csv", "Scene_3_pmmtalk_raw.csv"]
 
 
