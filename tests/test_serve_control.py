@@ -366,7 +366,7 @@ def test_a_preset_with_other_curves_is_refused_mid_take(session):
     session.frames_after(session.osc, 60)
     session.send("/RecordStop")
     take = read_take(session.reply().params[1])
-    assert take.column("JawOpen")[-30:].max() > 0  # still the speaking face, not zeros
+    assert (take.values[-30:] != 0).any(axis=0).sum() > 10  # many curves still move at the end, not zeros
     assert len(osc_frames(session.osc.payloads())[-1][1]) == 4 + 61
 
     bundle = OscBundleBuilder(IMMEDIATELY)
@@ -379,7 +379,7 @@ def test_a_preset_with_other_curves_is_refused_mid_take(session):
     session.frames_after(session.osc, 30)
     session.send("/RecordStop")
     take = read_take(session.reply().params[1])
-    assert take.names[61:] == load_preset("vrm").output_names and take.column("aa").max() > 0
+    assert take.names[61:] == load_preset("vrm").output_names  # the columns of the preset asked for
 
 
 def _serve_banner(tmp_path, control: str) -> str:
