@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -75,9 +76,13 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from .audio.sources import format_devices
+    from .audio.sources import format_devices, list_input_devices
+    from .errors import AudioInputError
 
-    print(format_devices())
+    listing = format_devices()
+    if not list_input_devices():
+        raise AudioInputError(listing)  # a script asking for a microphone learns there is none
+    print(listing)
     return 0
 
 
@@ -106,6 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     session = ServeSession(config, status_stream=sys.stderr)
     try:
+        _say_if_lookahead_raised(config.lookahead_ms, session.engine.animator)
         for line in session.describe():
             print(line, file=sys.stderr)
         print("serving; Ctrl-C stops" + (" and closes the take" if config.record else ""), file=sys.stderr)
@@ -116,6 +122,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         summary = session.run(stop)
     finally:
         session.close()
+    if summary.audio_s == 0:
+        raise PmmtalkError(f"no audio came from the input ({session.source.description}): it ended at once, "
+                           "empty; nothing was animated")
     print(f"served {summary.audio_s:.1f} s: {summary.frames_sent} frames sent, {summary.frames_dropped} dropped, "
           f"latency p50 {summary.latency_p50_ms:.0f} ms p95 {summary.latency_p95_ms:.0f} ms, "
           f"real-time factor {summary.real_time_factor:.2f}", file=sys.stderr)
@@ -125,6 +134,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"pmmtalk-live: error: take {take.csv_path} stopped after {take.rows} frames, valid up to "
               f"there: {take.error}", file=sys.stderr)
     return 1 if session.failed_takes else 0
+
+
+def _say_if_lookahead_raised(asked_ms: float, animator) -> None:
+    """The PMMTalk animator cannot finish a frame sooner than its model allows: a smaller look-ahead
+    is raised to that minimum, and the user should know (one line)."""
+    used_ms = animator.lookahead_s * 1000.0
+    if used_ms > asked_ms + 1e-6:
+        print(f"pmmtalk-live: warning: look-ahead {asked_ms:g} ms is below the {animator.name} animator's "
+              f"minimum of {used_ms:.4g} ms; using {used_ms:.4g} ms", file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -164,26 +182,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except (OSError, KeyError, ValueError) as err:
             raise PmmtalkError(f"cannot read mesh basis {args.basis} (an .npz with basis (32, V, 3) and "
                                f"lip_vertices): {err}") from None
-    out = args.out or str(Path(args.ckpt) / f"eval-{Path(args.data).name}")
-    results = evaluate_run(args.data, args.ckpt, out, split_name=args.split, basis=basis,
+    ckpt = _run_folder(args.ckpt)
+    packaged = ckpt != Path(args.ckpt)  # inside the installed package: its report goes here instead
+    out = args.out or str(Path(f"eval-{args.ckpt}-{Path(args.data).name}") if packaged
+                          else ckpt / f"eval-{Path(args.data).name}")
+    results = evaluate_run(args.data, ckpt, out, split_name=args.split, basis=basis,
                            lip_vertices=lip_vertices, show_progress=not args.quiet)
     print(format_results(results))
     print(f"written: {out}/metrics.json, {out}/plots.png")
     return 0
 
 
+def _run_folder(ckpt: str) -> Path:
+    """A run folder as given, or a packaged model's folder by its name (as ``animate --ckpt`` takes)."""
+    from importlib.resources import files
+
+    from .model.inference import PACKAGED_MODELS, packaged_models
+
+    path = Path(ckpt).expanduser()
+    if path.is_dir() or ckpt not in packaged_models():
+        return path
+    return Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / ckpt
+
+
 def cmd_dataset(args: argparse.Namespace) -> int:
     from .train import importers
-    from .train.dataset import create_dataset
+    from .train.dataset import DATASET_FILE, DatasetError, create_dataset
 
-    create_dataset(args.out, fps=args.fps)
-    if args.takes:
-        summary = importers.import_live_link_face_takes(args.takes, args.out, subject=args.subject)
-    elif args.csv:
-        summary = importers.import_arkit_csv(args.csv, args.audio, args.out, args.subject or "actor")
-    else:
-        summary = importers.import_arkit_json(args.json, args.audio, args.out, args.subject or "actor")
-    print(summary)
+    for path in (args.takes, args.csv, args.json, args.audio):
+        if path and not Path(path).exists():
+            raise DatasetError(f"{path}: no such file or folder")
+    if args.takes and Path(args.takes).is_dir() and not any(Path(args.takes).rglob("*_raw.csv")):
+        raise DatasetError(f"{args.takes}: no Live Link Face takes in it (<Slate>_<Take>_<Subject>_raw.csv)")
+    out = Path(args.out)
+    made = next((p for p in (out, out / DATASET_FILE) if not p.exists()), None)  # what this run creates
+    create_dataset(out, fps=args.fps)
+    try:
+        if args.takes:
+            summary = importers.import_live_link_face_takes(args.takes, out, subject=args.subject)
+        elif args.csv:
+            summary = importers.import_arkit_csv(args.csv, args.audio, out, args.subject or "actor")
+        else:
+            summary = importers.import_arkit_json(args.json, args.audio, out, args.subject or "actor")
+        print(summary)
+        if not summary.imported:
+            raise DatasetError(f"nothing imported into {out}" + (" (the reasons are above)" if summary.skipped else ""))
+    except BaseException:
+        if made is not None:  # no empty dataset is left behind
+            shutil.rmtree(made) if made.is_dir() else made.unlink()
+        raise
     return 0
 
 
@@ -279,8 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate a trained run on a dataset: lip error, closures, jitter, lag")
     p.add_argument("--data", required=True, metavar="DIR")
-    p.add_argument("--ckpt", required=True, metavar="RUN", help="run folder (config.yaml + model.safetensors)")
-    p.add_argument("--out", metavar="DIR", help="where metrics.json and plots.png go (default: RUN/eval-<data>)")
+    p.add_argument("--ckpt", required=True, metavar="RUN", help="run folder (config.yaml + model.safetensors) "
+                   "or a packaged model name (default, ...)")
+    p.add_argument("--out", metavar="DIR", help="where metrics.json and plots.png go (default: RUN/eval-<data>; "
+                   "for a packaged model eval-<name>-<data>)")
     p.add_argument("--split", choices=("all", "val", "train"), default="all", help="utterances to use")
     p.add_argument("--basis", metavar="MESH.npz", help="blendshape basis (32, V, 3) + lip_vertices: vertex error")
     p.add_argument("-q", "--quiet", action="store_true")

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .animators import Animator, make_animator
 from .animators.idle import IdleLayer, IdleSettings
 from .audio.files import read_audio
 from .audio.loudness import loudness_envelope
+from .errors import TakeError
 from .retarget.preset import Preset, load_preset
 from .sinks.csv_take import write_take
 from .tracks import Audio, CurveTrack
@@ -57,6 +59,7 @@ def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text
                  subject: str = "pmmtalk", show_progress: bool = True, compute: str = "cpu") -> AnimateResult:
     """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went."""
     path = Path(path)
+    check_takes_folder(Path(out_dir))
     loaded_preset = load_preset(preset)  # a bad preset or model fails before any slow work
     built = make_animator(animator, ckpt, compute)
     with tqdm(total=5, desc="animate", unit="step", disable=not show_progress, leave=False) as bar:
@@ -70,6 +73,20 @@ def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text
                                take=take, subject=subject, timecode="take")
         _advance(bar, "done")
     return AnimateResult(take_path, audio, coeffs, curves, _driven_by(built, text))
+
+
+def check_takes_folder(out_dir: Path) -> None:
+    """Fail before any slow work when ``out_dir`` cannot hold takes: it, or a folder it would go
+    in, is a file, or cannot be written. The folder itself is made when the first take is written."""
+    for folder in (out_dir, *out_dir.parents):
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            where = "is a file" if folder == out_dir else f"is inside {folder}, a file"
+            raise TakeError(f"{out_dir}: {where}, not a folder; -o names the folder the takes go in")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise TakeError(f"{out_dir}: no permission to write in {folder}")
+        return
 
 
 def _driven_by(animator: Animator, text: str | None) -> str:

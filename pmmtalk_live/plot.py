@@ -40,10 +40,13 @@ def plot_take(csv_path: str | os.PathLike, png_path: str | os.PathLike,
               audio_path: str | os.PathLike | None = None) -> Path:
     """Draw the take at ``csv_path`` into ``png_path``; returns ``png_path``.
 
-    The waveform comes from ``audio_path``, else the WAV beside the take, else is left out; its first
-    sample is drawn at the first row's time. Raises TakeError for a take (or its audio) that cannot be
-    read, or a take without rows.
+    The image type comes from the extension (``.png``, ``.jpg``, ``.svg``, ``.pdf``, ...); a name
+    without one is a PNG written under exactly that name. The waveform comes from ``audio_path``, else
+    the WAV beside the take, else is left out; its first sample is drawn at the first row's time.
+    Raises TakeError for a take (or its audio) that cannot be read, a take without rows, an unknown
+    image type, or an image that cannot be written.
     """
+    image_format = _image_format(png_path)
     take = read_take(csv_path)
     if take.num_frames == 0:
         raise TakeError(f"{take.path}: no rows to plot")
@@ -61,10 +64,23 @@ def plot_take(csv_path: str | os.PathLike, png_path: str | os.PathLike,
         _plot_curves(ax, title, take, columns)
     axes[-1].set_xlabel("time (s)")
     try:
-        figure.savefig(png_path, dpi=100)
+        figure.savefig(png_path, dpi=100, format=image_format)
     except OSError as error:
         raise TakeError(f"cannot write plot {png_path}: {error.strerror or error}") from None
     return Path(png_path)
+
+
+def _image_format(path: str | os.PathLike) -> str:
+    """The image type named by ``path``'s extension; none = PNG. Matplotlib itself would add ``.png``
+    to the name, so the image would not be where the user said."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if not suffix:
+        return "png"
+    known = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    if suffix not in known:
+        raise TakeError(f"cannot write plot {path}: unknown image type '.{suffix}' (use one of: "
+                        f"{', '.join(sorted(known))})")
+    return suffix
 
 
 def _panels(names: tuple[str, ...]) -> list[tuple[str, list[int]]]:

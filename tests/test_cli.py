@@ -1,5 +1,6 @@
 """The command line as a user runs it: real processes, real files, one-line errors."""
 
+import json
 import subprocess
 import sys
 
@@ -131,3 +132,58 @@ def test_take_numbers_out_of_range_are_refused_and_not_inherited(tmp_path):
     result = cli("animate", EXAMPLE_WAV, "-o", tmp_path, "-q", "--animator", "phonetic")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "example_1_pmmtalk_raw.csv").exists()
+
+
+def test_outputs_that_cannot_be_written_are_one_clear_line(tmp_path):
+    a_file = tmp_path / "afile"
+    a_file.write_text("not a folder")
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, "-o", a_file, "-q", "--animator", "phonetic"),
+                          "afile: is a file, not a folder")
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, "-o", a_file / "sub", "-q", "--animator", "phonetic"),
+                          "is inside", "a file")
+    assert cli("animate", EXAMPLE_WAV, "-o", tmp_path, "-q", "--animator", "phonetic").returncode == 0
+    take = tmp_path / "example_1_pmmtalk_raw.csv"
+    assert_one_line_error(cli("plot", take, "-o", tmp_path / "x.jpgx"), "x.jpgx", "unknown image type", "png")
+    assert_one_line_error(cli("plot", take, "-o", "/dev/full"), "/dev/full", "No space left")
+    plotted = cli("plot", take, "-o", tmp_path / "noext")
+    assert plotted.returncode == 0 and plotted.stdout.strip() == f"plot: {tmp_path / 'noext'}"
+    assert (tmp_path / "noext").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_devices_says_when_there_is_none_and_fails():
+    result = cli("devices")
+    if "no audio input devices" in result.stdout + result.stderr:  # this test machine: no sound card
+        assert_one_line_error(result, "no audio input devices")
+    else:
+        assert result.returncode == 0 and "audio inputs" in result.stdout
+
+
+def test_serve_on_empty_stdin_says_there_was_no_audio():
+    result = subprocess.run([sys.executable, "-m", "pmmtalk_live.cli", "serve", "--input", "-", "--animator",
+                             "phonetic", "--no-osc", "--no-livelink", "--control", "off", "-q"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "nan" not in result.stderr, result.stderr
+    assert "pmmtalk-live: error: no audio came from the input (stdin" in result.stderr.splitlines()[-1]
+
+
+def test_dataset_with_nothing_to_import_fails_and_leaves_no_folder(tmp_path):
+    assert_one_line_error(cli("dataset", "--takes", tmp_path / "missing", "--out", tmp_path / "data"),
+                          "missing: no such file or folder")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(cli("dataset", "--takes", tmp_path / "empty", "--out", tmp_path / "data"),
+                          "no Live Link Face takes")
+    assert cli("animate", EXAMPLE_WAV, "-o", tmp_path / "takes", "-q", "--animator", "phonetic").returncode == 0
+    (tmp_path / "takes" / "example_1_pmmtalk.wav").unlink()  # a take without its audio cannot be imported
+    result = cli("dataset", "--takes", tmp_path / "takes", "--out", tmp_path / "data")
+    assert result.returncode == 2 and "no audio beside it" in result.stdout
+    assert "nothing imported" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_eval_takes_the_packaged_model_by_name(tmp_path):
+    assert cli("animate", EXAMPLE_WAV, "-o", tmp_path / "takes", "-q", "--animator", "phonetic").returncode == 0
+    assert cli("dataset", "--takes", tmp_path / "takes", "--out", tmp_path / "data").returncode == 0
+    result = cli("eval", "--data", tmp_path / "data", "--ckpt", "default", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "eval-default-data" / "metrics.json").read_text())
+    assert metrics["utterances"] == 1 and "bilabial closures" in result.stdout

@@ -51,3 +51,17 @@ def test_an_unreadable_take_is_a_take_error(tmp_path):
     with pytest.raises(TakeError, match="cannot read the take's audio"):
         plot_take(FIXTURES / "MySlate_3_iPhone_raw.csv", tmp_path / "x.png", audio_path=bad)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_image_goes_exactly_where_asked_or_is_one_clear_error(tmp_path):
+    take = _take(tmp_path, audio=False)
+    plain = plot_take(take, tmp_path / "noext")
+    assert plain == tmp_path / "noext" and plain.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "noext.png").exists()  # matplotlib alone would have added .png
+    assert plot_take(take, tmp_path / "take.JPG").read_bytes()[:2] == b"\xff\xd8"
+    with pytest.raises(TakeError, match=r"unknown image type '\.jpgx'.*png"):
+        plot_take(take, tmp_path / "x.jpgx")
+    assert not (tmp_path / "x.jpgx").exists()
+    with pytest.raises(TakeError, match="/dev/full: No space left on device"):
+        plot_take(take, "/dev/full")
+    assert not Path("/dev/full.png").exists()

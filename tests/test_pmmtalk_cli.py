@@ -65,3 +65,16 @@ def test_a_missing_checkpoint_is_one_line(clip, tmp_path):
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "nosuch" in result.stderr
     assert "packaged: default" in result.stderr  # it names the shipped model
+
+
+def test_serve_says_when_it_raises_a_look_ahead_below_the_models_minimum(clip):
+    """The shipped model cannot finish a frame sooner than about 96 ms after it: a smaller
+    --lookahead-ms is raised, and the user is told so, with the minimum, in one line."""
+    result = subprocess.run(CLI + ["serve", "--input", str(clip), "--fast", "--lookahead-ms", "50", "--no-osc",
+                                   "--no-livelink", "--control", "off", "--quiet"],
+                            capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "look-ahead 50 ms" in line]
+    assert len(warning) == 1 and "below the pmmtalk animator's minimum of 9" in warning[0], result.stderr
+    minimum_ms = float(warning[0].split("minimum of ")[1].split(" ms")[0])
+    assert 80 < minimum_ms < 120 and f"using {warning[0].split('using ')[1]}" in warning[0]
