@@ -35,6 +35,7 @@ def _compute(text: str) -> str:
 def cmd_animate(args: argparse.Namespace) -> int:
     from .offline import animate_file
 
+    _log_to_stderr(verbose=False)  # warnings: a truncated file, a transcript that cannot be aligned
     result = animate_file(args.input, args.output, fps=args.fps, text=_text(args), preset=args.preset,
                           animator=args.animator, ckpt=args.ckpt,
                           idle=not args.no_idle, seed=args.seed, slate=args.slate, take=args.take,

@@ -21,6 +21,10 @@ class RecognizerError(PmmtalkError):
     """The phone source failed: forced alignment found no path, the model is missing."""
 
 
+class AlignmentError(RecognizerError):
+    """Forced alignment found no path through a transcript; ``animate`` goes on without it."""
+
+
 class SinkError(PmmtalkError):
     """A destination that cannot be set up: a host that does not resolve, a bad address."""
 

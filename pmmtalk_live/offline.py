@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,12 @@ from .animators import Animator, make_animator
 from .animators.idle import IdleLayer, IdleSettings
 from .audio.files import read_audio
 from .audio.loudness import loudness_envelope
-from .errors import TakeError
+from .errors import AlignmentError, TakeError
 from .retarget.preset import Preset, load_preset
 from .sinks.csv_take import write_take
 from .tracks import Audio, CurveTrack
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,8 +69,15 @@ def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text
         bar.set_postfix_str("reading audio")
         audio = read_audio(path)
         _advance(bar, "phones" + (" (forced alignment)" if text else " (recognition)"))
-        coeffs, curves = animate_audio(audio, fps=fps, text=text, animator=built,
-                                       preset=loaded_preset, idle=idle, seed=seed, progress=bar)
+        try:
+            coeffs, curves = animate_audio(audio, fps=fps, text=text, animator=built,
+                                           preset=loaded_preset, idle=idle, seed=seed, progress=bar)
+        except AlignmentError as error:  # a transcript that cannot be aligned: the recording still can be
+            log.warning(f"{path}: {error}; animated without the transcript, from "
+                        f"{_driven_by(built, None)}")
+            text = None
+            coeffs, curves = animate_audio(audio, fps=fps, animator=built, preset=loaded_preset, idle=idle,
+                                           seed=seed)
         _advance(bar, "writing take")
         take_path = write_take(Path(out_dir), curves, audio, slate=slate or _slate_from(path),
                                take=take, subject=subject, timecode="take")

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import RecognizerError
+from .errors import AlignmentError, RecognizerError
 from .tracks import SAMPLE_RATE_HZ, Audio, Phone
 
 FRAME_S = 0.01
@@ -30,14 +30,20 @@ ARPABET = frozenset(
     "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split()
 )
 
+WIDE_BEAMS = dict(beam=1e-300, wbeam=1e-300, pbeam=1e-300, maxhmmpf=-1)
+"""The aligner's second try, when the default beams lose every path through the transcript (noisy,
+clipped or very loud speech): next to no pruning, a few times slower."""
+
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def _aligner():
+@lru_cache(maxsize=2)
+def _aligner(wide: bool = False):
     from pocketsphinx import Decoder
 
-    return Decoder(samprate=SAMPLE_RATE_HZ, loglevel="FATAL")
+    # bestpath=False: the phone pass is held to the word pass's segmentation, and the lattice's best
+    # path can give word boundaries no phone path meets ("Failed to stop utterance processing").
+    return Decoder(samprate=SAMPLE_RATE_HZ, bestpath=False, loglevel="FATAL", **(WIDE_BEAMS if wide else {}))
 
 
 def new_phone_decoder():
@@ -85,29 +91,20 @@ def words_in_dictionary(text: str) -> tuple[list[str], list[str]]:
 def align_phones(audio: Audio, text: str) -> list[Phone]:
     """Forced alignment of ``text`` to ``audio``: every phone of every word with its start and end.
 
-    Words missing from the dictionary are left out (their time goes to neighbours or silence).
-    Raises RecognizerError when the transcript has no known word or no alignment is found.
+    Words missing from the dictionary are left out (their time goes to neighbours or silence). Tried
+    with the default beams, then with ``WIDE_BEAMS``. Raises RecognizerError when the transcript has no
+    known word, AlignmentError when neither try finds a path (a transcript far longer than the speech,
+    or not what was said).
     """
     words, unknown = words_in_dictionary(text)
     if not words:
         raise RecognizerError(f"transcript has no word in the pronouncing dictionary: {text[:60]!r}")
     raw = _pcm16(audio)
     with _lock:
-        decoder = _aligner()
-        try:
-            decoder.set_align_text(" ".join(words))
-            decoder.start_utt()
-            decoder.process_raw(raw, full_utt=True)
-            decoder.end_utt()
-            decoder.set_alignment()
-            decoder.start_utt()
-            decoder.process_raw(raw, full_utt=True)
-            decoder.end_utt()
-            alignment = decoder.get_alignment()
-        except RuntimeError as err:
-            raise RecognizerError(f"forced alignment failed ({err}); try without --text") from None
+        alignment = _align(_aligner(), words, raw) or _align(_aligner(wide=True), words, raw)
         if alignment is None:
-            raise RecognizerError("forced alignment found no path through the transcript; try without --text")
+            raise AlignmentError(f"forced alignment found no path through the transcript ({len(words)} words "
+                                 f"in {audio.duration_s:.2f} s of audio)")
         phones = []
         for word in alignment:
             name = re.sub(r"\(\d+\)$", "", word.name)
@@ -115,6 +112,22 @@ def align_phones(audio: Audio, text: str) -> list[Phone]:
                 phones.append(_phone(seg.name, seg.start, seg.start + seg.duration,
                                      None if name.startswith("<") else name))
     return _tidy(phones, audio.duration_s)
+
+
+def _align(decoder, words: list[str], raw: bytes):
+    """Two passes (words, then phones within them): the alignment, or None when no path is found."""
+    try:
+        decoder.set_align_text(" ".join(words))
+        decoder.start_utt()
+        decoder.process_raw(raw, full_utt=True)
+        decoder.end_utt()
+        decoder.set_alignment()  # RuntimeError when the word pass reached no end of the transcript
+        decoder.start_utt()
+        decoder.process_raw(raw, full_utt=True)
+        decoder.end_utt()  # RuntimeError when the phone pass cannot meet the word boundaries
+    except RuntimeError:
+        return None
+    return decoder.get_alignment()
 
 
 PARALLEL_CHUNK_S = 6.0

@@ -231,3 +231,21 @@ def test_streaming_resampler_equals_the_one_shot_result(from_hz, to_hz):
         # Live, only the filter's half-length is held back: under 2 ms.
         assert len(expected) - produced_before_flush == resampler.latency_samples
         assert resampler.latency_samples < 0.002 * to_hz
+
+
+def test_a_wav_cut_short_is_read_with_a_warning_saying_how_much_is_missing(tmp_path, caplog):
+    """A header that says 8.67 s over a file holding 0.03 s: what is there is used, and the user is
+    told both lengths (a whole WAV, or one whose writer never filled in the size, says nothing)."""
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, tone(220.0, 16000, 8.67), 16000, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:44 + 480 * 2])
+    unset = tmp_path / "unset.wav"
+    unset.write_bytes(cut.read_bytes()[:40] + struct.pack("<I", 0xFFFFFFFF) + cut.read_bytes()[44:])
+    with caplog.at_level("WARNING", logger="pmmtalk_live"):
+        assert read_audio(whole).duration_s == pytest.approx(8.67)
+        assert read_audio(unset).duration_s == pytest.approx(0.03)
+        assert caplog.messages == []
+        assert read_audio(cut).duration_s == pytest.approx(0.03)
+    assert len(caplog.messages) == 1
+    assert "cut.wav: truncated: the header says 8.67 s of audio, the file holds 0.03 s" in caplog.messages[0]

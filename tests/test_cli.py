@@ -187,3 +187,29 @@ def test_eval_takes_the_packaged_model_by_name(tmp_path):
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "eval-default-data" / "metrics.json").read_text())
     assert metrics["utterances"] == 1 and "bilabial closures" in result.stdout
+
+
+def test_a_truncated_wav_is_animated_with_a_one_line_warning(tmp_path):
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(EXAMPLE_WAV.read_bytes()[:44 + 480 * 2])  # the header still says 8.67 s
+    result = cli("animate", cut, "-o", tmp_path, "-q", "--animator", "phonetic")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cut.wav: truncated: the header says 8.67 s of audio, the file holds 0.03 s" in lines[0]
+    assert read_take(tmp_path / "cut_1_pmmtalk_raw.csv").num_frames == 2
+
+
+@pytest.mark.parametrize("animator", ["phonetic", "pmmtalk"])
+def test_a_transcript_that_cannot_be_aligned_falls_back_with_one_line(tmp_path, animator):
+    import soundfile as sf
+
+    samples, rate = sf.read(EXAMPLE_WAV, dtype="float32")
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, samples[: 2 * rate], rate)  # 2 s of speech, the whole recording's 28 words
+    result = cli("animate", clip, "--text", EXAMPLE_TEXT, "-o", tmp_path, "-q", "--animator", animator)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no path through the transcript" in lines[0], result.stderr
+    assert "animated without the transcript" in lines[0]
+    assert "mouth from phones recognised in the audio" in result.stdout
+    assert read_take(tmp_path / "clip_1_pmmtalk_raw.csv").num_frames == 121

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pmmtalk_live import phones
-from pmmtalk_live.errors import RecognizerError
+from pmmtalk_live.errors import AlignmentError, RecognizerError
 from pmmtalk_live.tracks import Audio
 from tests.conftest import EXAMPLE_TEXT
 
@@ -77,3 +77,53 @@ def test_long_recordings_split_across_processes_agree(example_audio):
     # one at the cut, where the decoder's context differs)
     assert abs(len(labels_s) - len(labels_p)) <= 2
     assert sum(a == b for a, b in zip(labels_s, labels_p)) >= 0.9 * len(labels_s)
+
+
+HARD_TO_ALIGN = ("cq_ref-1", "ve9qrp-2", "speech_orig_16k-1", "vk5qi-1")
+"""codec2-examples recordings whose right transcripts pocketsphinx's default beams lost when the
+recording was loud (clipped) or noisy."""
+
+
+@pytest.fixture(scope="module")
+def hard_recordings():
+    from pmmtalk_live.codec2_examples import codec2_set
+    from pmmtalk_live.errors import EvalDataError
+
+    try:
+        return [u for u in codec2_set() if u.name.split("/")[1] in HARD_TO_ALIGN]
+    except EvalDataError:
+        pytest.skip("Debian's codec2-examples is not installed (make setup installs it as root)")
+
+
+def _words(result) -> list[tuple[str, float]]:
+    """(word, start) of each aligned word: a run of phones carrying it."""
+    words = []
+    for previous, p in zip([None] + result[:-1], result):
+        if p.word and (previous is None or previous.word != p.word or previous.end_s < p.start_s - 1e-6):
+            words.append((p.word, p.start_s))
+    return words
+
+
+def test_real_speech_with_its_transcript_aligns_when_loud_or_noisy(hard_recordings):
+    """Real speech, the right transcript: loud enough to clip, or under white noise at -26 dBFS, every
+    word is still aligned, in order, near where it is in the clean recording (median start within 0.1 s
+    clipped, 0.2 s noisy)."""
+    noise = np.random.default_rng(0).normal(0, 0.05, 16000 * 12).astype(np.float32)
+    assert len(hard_recordings) == len(HARD_TO_ALIGN)
+    for utt in hard_recordings:
+        clean = _words(phones.align_phones(utt.audio, utt.text))
+        assert [w for w, _ in clean] == utt.text.split()
+        samples = utt.audio.samples
+        # (the samples, the median word-start shift allowed): noise blurs the boundaries more
+        for harder, within_s in ((np.clip(samples * 3, -1, 1), 0.1), (samples + noise[:len(samples)], 0.2)):
+            words = _words(phones.align_phones(Audio(harder.astype(np.float32)), utt.text))
+            assert [w for w, _ in words] == utt.text.split(), utt.name
+            shift_s = np.abs(np.array([t for _, t in words]) - np.array([t for _, t in clean]))
+            assert np.median(shift_s) < within_s, (utt.name, shift_s)
+
+
+def test_a_transcript_that_cannot_fit_the_speech_is_an_alignment_error(example_audio):
+    two_seconds = Audio(example_audio.samples[:32000])
+    with pytest.raises(AlignmentError, match="no path through the transcript"):
+        phones.align_phones(two_seconds, EXAMPLE_TEXT)  # 28 words in 2 s
+    assert issubclass(AlignmentError, RecognizerError)

@@ -20,7 +20,8 @@ What counts as unusable, each an ``AudioInputError`` whose one-line message star
 Accepted as they are:
 
 - a WAV whose data chunk is cut short: libsndfile reports the frames actually present (a recorder
-  that crashed leaves such files) and the audio is the part that is there;
+  that crashed leaves such files) and the audio is the part that is there, with a warning (logged,
+  one line) saying how long the header says the audio is and how much the file holds;
 - silence, all zeros;
 - float audio louder than full scale (float files may be; resampling can also overshoot a full-scale
   integer file by a few percent): scaled down as a whole to peak 1.0, never clipped, so that
@@ -29,7 +30,9 @@ Accepted as they are:
 
 from __future__ import annotations
 
+import logging
 import os
+import struct
 
 import numpy as np
 import soundfile as sf
@@ -40,6 +43,8 @@ from .resample import StreamResampler
 
 BLOCK_FRAMES = 1 << 16
 """Frames decoded at a time (about 1.4 s at 48 kHz)."""
+
+log = logging.getLogger(__name__)
 
 
 def read_audio(path: str | os.PathLike, *, max_duration_s: float = 3600.0) -> Audio:
@@ -64,6 +69,7 @@ def read_audio(path: str | os.PathLike, *, max_duration_s: float = 3600.0) -> Au
         if sound.frames > max_duration_s * sound.samplerate:
             raise _too_long(name, sound.frames / sound.samplerate, max_duration_s)
         samples = _decode_mono(sound, name, max_duration_s)
+        _warn_if_cut_short(path, name, sound)
     peak = float(np.max(np.abs(samples)))
     if peak > 1.0:
         samples /= peak
@@ -102,6 +108,32 @@ def _decode_mono(sound: sf.SoundFile, name: str, max_duration_s: float) -> np.nd
         raise AudioInputError(f"{name}: has an audio header but no samples (empty, or the data is truncated)")
     pieces.append(resampler.flush())
     return np.concatenate(pieces)
+
+
+def _warn_if_cut_short(path: str | os.PathLike, name: str, sound: sf.SoundFile) -> None:
+    claimed = _wav_data_frames(path)
+    if claimed is not None and claimed > sound.frames:
+        rate = sound.samplerate
+        log.warning(f"{name}: truncated: the header says {claimed / rate:.2f} s of audio, the file holds "
+                    f"{sound.frames / rate:.2f} s; only that is used")
+
+
+def _wav_data_frames(path: str | os.PathLike) -> int | None:
+    """The frames a RIFF/WAVE header says its data chunk holds; None for anything else, or a size a
+    streaming writer left unset (0 or 0xFFFFFFFF). libsndfile reports only the frames present."""
+    with open(path, "rb") as file:
+        riff = file.read(12)
+        if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:] != b"WAVE":
+            return None
+        block_align = 0
+        while len(header := file.read(8)) == 8:
+            kind, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if kind == b"data":
+                return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+            body = file.read(size + (size & 1))  # chunks are padded to an even size
+            if kind == b"fmt " and len(body) >= 14:
+                block_align = struct.unpack("<H", body[12:14])[0]
+    return None
 
 
 def _too_long(name: str, duration_s: float, max_duration_s: float, at_least: bool = False) -> AudioInputError:
