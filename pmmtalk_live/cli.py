@@ -36,7 +36,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     from .offline import animate_file
 
     _log_to_stderr(verbose=False)  # warnings: a truncated file, a transcript that cannot be aligned
-    result = animate_file(args.input, args.output, fps=args.fps, text=_text(args), preset=args.preset,
+    if len(args.input) > 1 or Path(args.input[0]).is_dir():
+        return _animate_many(args)
+    result = animate_file(args.input[0], args.output, fps=args.fps, text=_text(args), preset=args.preset,
                           animator=args.animator, ckpt=args.ckpt,
                           idle=not args.no_idle, seed=args.seed, slate=args.slate, take=args.take,
                           subject=args.subject, show_progress=not args.quiet, compute=args.compute)
@@ -44,6 +46,28 @@ def cmd_animate(args: argparse.Namespace) -> int:
     print(f"  {result.curves.num_frames} frames at {args.fps:g} fps ({result.audio.duration_s:.2f} s), "
           f"preset {args.preset}, mouth from {result.driven_by}")
     return 0
+
+
+def _animate_many(args: argparse.Namespace) -> int:
+    from .batch import animate_many, expand_inputs
+    from .offline import check_takes_folder
+
+    for option, value in (("--take", args.take), ("--slate", args.slate), ("--text", args.text),
+                          ("--text-file", args.text_file)):
+        if value is not None:
+            raise PmmtalkError(f"{option} is for one recording; with several, each take is named from its file")
+    check_takes_folder(Path(args.output))
+    recordings = expand_inputs(args.input)
+    result = animate_many(recordings, args.output, jobs=args.jobs, show_progress=not args.quiet, fps=args.fps,
+                          preset=args.preset, animator=args.animator, ckpt=args.ckpt, idle=not args.no_idle,
+                          seed=args.seed, subject=args.subject, compute=args.compute)
+    for done in result.done:
+        print(f"take: {done.take_path} ({done.source}: {done.num_frames} frames, {done.duration_s:.2f} s, "
+              f"mouth from {done.driven_by})")
+    print(f"animated {len(result.done)} of {len(recordings)} recordings into {args.output}")
+    for source, reason in result.failed:
+        print(f"pmmtalk-live: failed: {source}: {reason.removeprefix(f'{source}: ')}", file=sys.stderr)
+    return 2 if result.failed else 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -271,10 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("animate", help="animate a recording into a Live Link Face CSV take",
+    p = sub.add_parser("animate", help="animate recordings into Live Link Face CSV takes",
                        description="Animate a recording (WAV/FLAC/OGG, any rate and channels) into a "
-                                   "Live Link Face CSV take, with the audio written beside it.")
-    p.add_argument("input", metavar="IN", help="the recording")
+                                   "Live Link Face CSV take, with the audio written beside it. Several "
+                                   "recordings or folders are animated in parallel; those that fail are "
+                                   "listed and the others go on.")
+    p.add_argument("input", metavar="IN", nargs="+", help="recordings, or folders of them")
     p.add_argument("-o", "--output", metavar="DIR", default="takes", help="takes folder (default: takes)")
     text = p.add_mutually_exclusive_group()
     text.add_argument("--text", help="transcript: phones from forced alignment (more accurate)")
@@ -293,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", default="pmmtalk", help="subject name in the file name (default: pmmtalk)")
     p.add_argument("--seed", type=int, default=0, help="idle layer seed (blinks, gaze, head)")
     p.add_argument("--no-idle", action="store_true", help="no blinks, gaze or head motion")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="several recordings: processes at a time "
+                   "(default: every core)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_animate)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from .errors import AlignmentError, TakeError
 from .retarget.preset import Preset, load_preset
 from .sinks.csv_take import write_take
 from .tracks import Audio, CurveTrack
+STAGES = 5
+"""Progress steps of ``animate_file``: phones, idle layer, retarget, writing the take, done."""
 
 log = logging.getLogger(__name__)
 
@@ -39,49 +42,59 @@ class AnimateResult:
 
 def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str | Animator = "phonetic",
                   ckpt: str | None = None, preset: Preset, idle: bool = True, seed: int = 0,
-                  progress: tqdm | None = None) -> tuple[CurveTrack, CurveTrack]:
+                  on_stage: Callable[[str], None] | None = None) -> tuple[CurveTrack, CurveTrack]:
     """(32 coefficients, the preset's output curves) for a whole recording at ``fps``.
 
-    ``animator``: a name (with ``ckpt`` for ``pmmtalk``) or an animator already built."""
+    ``animator``: a name (with ``ckpt`` for ``pmmtalk``) or an animator already built; ``on_stage``
+    is called with each later stage's name as it starts."""
     if isinstance(animator, str):
         animator = make_animator(animator, ckpt)
     coeffs = animator.animate(audio, fps, text)
-    _advance(progress, "idle layer")
+    _tell(on_stage, "idle layer")
     settings = preset.idle if idle else IdleSettings(blinks=False, gaze=False, head=False)
     # speaking livens the idle layer: blinks come faster, the head moves more
     activity = loudness_envelope(audio.samples, audio.sample_rate_hz, fps, coeffs.num_frames)
     idle_track = IdleLayer(settings, fps, seed=seed).render(coeffs.num_frames, activity=activity)
     source = coeffs.merged(idle_track)
-    _advance(progress, "retarget")
+    _tell(on_stage, "retarget")
     return coeffs, preset.apply(source)
 
 
 def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text: str | None = None,
-                 animator: str = "phonetic", ckpt: str | None = None, preset: str | Path = "arkit", idle: bool = True,
-                 seed: int = 0, slate: str | None = None, take: int | None = None,
-                 subject: str = "pmmtalk", show_progress: bool = True, compute: str = "cpu") -> AnimateResult:
-    """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went."""
+                 animator: str | Animator = "phonetic", ckpt: str | None = None, preset: str | Path = "arkit",
+                 idle: bool = True, seed: int = 0, slate: str | None = None, take: int | None = None,
+                 subject: str = "pmmtalk", show_progress: bool = True, compute: str = "cpu",
+                 on_stage: Callable[[str], None] | None = None) -> AnimateResult:
+    """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went.
+
+    ``animator``: a name (with ``ckpt``, ``compute``) or one already built; ``on_stage``: called as
+    each of the ``STAGES`` steps after reading ends (``batch`` counts them)."""
     path = Path(path)
     check_takes_folder(Path(out_dir))
     loaded_preset = load_preset(preset)  # a bad preset or model fails before any slow work
-    built = make_animator(animator, ckpt, compute)
-    with tqdm(total=5, desc="animate", unit="step", disable=not show_progress, leave=False) as bar:
+    built = make_animator(animator, ckpt, compute) if isinstance(animator, str) else animator
+    with tqdm(total=STAGES, desc="animate", unit="step", disable=not show_progress, leave=False) as bar:
+        def stage(name: str) -> None:
+            bar.update(1)
+            bar.set_postfix_str(name)
+            _tell(on_stage, name)
+
         bar.set_postfix_str("reading audio")
         audio = read_audio(path)
-        _advance(bar, "phones" + (" (forced alignment)" if text else " (recognition)"))
+        stage("phones" + (" (forced alignment)" if text else " (recognition)"))
         try:
             coeffs, curves = animate_audio(audio, fps=fps, text=text, animator=built,
-                                           preset=loaded_preset, idle=idle, seed=seed, progress=bar)
+                                           preset=loaded_preset, idle=idle, seed=seed, on_stage=stage)
         except AlignmentError as error:  # a transcript that cannot be aligned: the recording still can be
             log.warning(f"{path}: {error}; animated without the transcript, from "
                         f"{_driven_by(built, None)}")
             text = None
             coeffs, curves = animate_audio(audio, fps=fps, animator=built, preset=loaded_preset, idle=idle,
-                                           seed=seed)
-        _advance(bar, "writing take")
-        take_path = write_take(Path(out_dir), curves, audio, slate=slate or _slate_from(path),
+                                           seed=seed, on_stage=stage)
+        stage("writing take")
+        take_path = write_take(Path(out_dir), curves, audio, slate=slate or slate_from(path),
                                take=take, subject=subject, timecode="take")
-        _advance(bar, "done")
+        stage("done")
     return AnimateResult(take_path, audio, coeffs, curves, _driven_by(built, text))
 
 
@@ -106,13 +119,12 @@ def _driven_by(animator: Animator, text: str | None) -> str:
     return "the transcript (forced alignment)" if text else "phones recognised in the audio"
 
 
-def _advance(bar: tqdm | None, stage: str) -> None:
-    if bar is not None:
-        bar.update(1)
-        bar.set_postfix_str(stage)
+def _tell(on_stage: Callable[[str], None] | None, stage: str) -> None:
+    if on_stage is not None:
+        on_stage(stage)
 
 
-def _slate_from(path: Path) -> str:
+def slate_from(path: Path) -> str:
     """A slate name from the recording's file name (letters, digits, '-' only)."""
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in path.stem).strip("-")
     return name or "take"

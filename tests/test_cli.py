@@ -213,3 +213,31 @@ def test_a_transcript_that_cannot_be_aligned_falls_back_with_one_line(tmp_path, 
     assert "animated without the transcript" in lines[0]
     assert "mouth from phones recognised in the audio" in result.stdout
     assert read_take(tmp_path / "clip_1_pmmtalk_raw.csv").num_frames == 121
+
+
+def test_animate_several_recordings_and_folders_in_parallel_listing_those_that_fail(tmp_path):
+    import shutil
+
+    for folder in ("day1", "day2"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(EXAMPLE_WAV, tmp_path / folder / "line.wav")  # the same slate twice: takes 1 and 2
+    (tmp_path / "day1" / "notes.txt").write_text("not audio, and not an audio file name: passed over")
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    result = cli("animate", tmp_path / "day1", tmp_path / "day2", bad, EXAMPLE_WAV, "-o", tmp_path / "takes",
+                 "--animator", "phonetic", "-j", "2")
+    assert result.returncode == 2, result.stderr
+    assert "animated 3 of 4 recordings" in result.stdout
+    failed = [line for line in result.stderr.splitlines() if line.startswith("pmmtalk-live: failed:")]
+    assert failed == [f"pmmtalk-live: failed: {bad}: not an audio file libsndfile can read (format not recognised)"]
+    assert "Traceback" not in result.stderr
+    assert "line.wav: idle layer" in result.stderr  # the bar moves at each stage of each file, not per file
+    for name in ("line_1_pmmtalk_raw.csv", "line_2_pmmtalk_raw.csv", "example_1_pmmtalk_raw.csv"):
+        take = read_take(tmp_path / "takes" / name)
+        assert take.num_frames == 521 and take.column("JawOpen").max() > 0.3
+        assert f"take: {tmp_path / 'takes' / name}" in result.stdout
+    assert_one_line_error(cli("animate", EXAMPLE_WAV, EXAMPLE_WAV, "--take", "3", "-o", tmp_path / "x"),
+                          "--take is for one recording")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(cli("animate", tmp_path / "empty", "-o", tmp_path / "x", "-q"),
+                          "empty: no audio files in this folder")
