@@ -55,9 +55,16 @@ class GateStream:
         """coeffs (n, 32), audio features (n, d_model) -> coeffs (n, 32) float32, the gate applied."""
         hidden = numpy_gelu(np.asarray(audio, np.float32) @ self.first[0] + self.first[1])
         chance = 1.0 / (1.0 + np.exp(-(hidden @ self.last[0] + self.last[1])))
-        closed = close_lips(torch.from_numpy(np.asarray(coeffs, np.float32)),
-                            torch.from_numpy(chance.astype(np.float32)), self.threshold)
-        return closed.numpy()
+        coeffs = np.asarray(coeffs, np.float32)
+        if self.threshold >= 1.0:
+            return coeffs
+        # close_lips, in numpy
+        closing = np.clip((chance.astype(np.float32) - self.threshold) / (1.0 - self.threshold), 0.0, 1.0)
+        out = coeffs.copy()
+        jaw, close = coeffs[:, _JAW], coeffs[:, _CLOSE]
+        out[:, _CLOSE] = close + closing * np.maximum(jaw - close, 0.0)
+        out[:, _LIP_OPENERS] = coeffs[:, _LIP_OPENERS] * (1.0 - closing[:, None])
+        return out
 
 
 def _numpy_gate(gate: ClosureGate) -> tuple[tuple, tuple]:

@@ -38,6 +38,7 @@ from .batch import Batch
 from .checkpoint import CONFIG, WEIGHTS, CheckpointError, load_run
 from .config import ModelConfig
 from .decoder import CausalDecoderStream, DecoderStream
+from .fusion_stream import FusionStream, supports as supports_numpy_fusion
 from .gate import GateStream
 from .pmmtalk import PMMTalk
 from .recognizers import Transcript
@@ -261,7 +262,8 @@ class StreamSession:
         self.gate = GateStream(model.gate) if model.gate is not None else None
         self._gate_audio = np.zeros((0, self.config.d_model), np.float32)  # audio features of the frames the decoder has not answered yet
         self.num_samples = 0  # received so far
-        self._features = torch.zeros(0, self.config.d_model)  # audio features not fused yet, from _next_frame
+        self._features = np.zeros((0, self.config.d_model), np.float32)  # audio features not fused yet, from _next_frame
+        self.fusion = FusionStream(model) if supports_numpy_fusion(model) else None  # else torch (phones, words)
         self._next_frame = 0  # next frame to fuse
         self._flushed = False
 
@@ -299,30 +301,39 @@ class StreamSession:
     @torch.inference_mode()
     def _fuse(self, audio_features: torch.Tensor) -> np.ndarray:
         """New audio features -> fuse the frames whose text is ready too, feed the decoder -> its coeffs."""
-        self._features = torch.cat([self._features, audio_features])
+        self._features = np.concatenate([self._features, audio_features.numpy()])
         count = len(self._features)
         if self.text is not None:
             count = min(count, self.text.ready - self._next_frame)
         if count <= 0:
             return _rows([])
-        features = {"audio": self._features[None, :count]}
+        audio = self._features[:count]
+        given = self.text.frames(self._next_frame, count) if self.text is not None else {}
+        prior = given["visemes"][:, :NUM_COEFFS] if self.config.viseme_residual and self.text is not None else None
+        if self.fusion is not None:
+            fused = self.fusion.fuse(audio, given.get("visemes"))
+        else:
+            fused = self._torch_fused(audio, given).numpy()
+        if not isinstance(self.decoder, CausalDecoderStream):
+            fused = torch.from_numpy(fused)
+        coeffs = self.decoder.push(fused, prior) if prior is not None else self.decoder.push(fused)
+        if self.gate is not None:
+            self._gate_audio = np.concatenate([self._gate_audio, audio])
+        self._features = self._features[count:]
+        self._next_frame += count
+        return self._gated(coeffs.numpy())
+
+    def _torch_fused(self, audio: np.ndarray, given: dict) -> torch.Tensor:
+        """The text branch (phones and words) and the fusion through the torch modules -> (n, d_model)."""
+        count = len(audio)
+        features = {"audio": torch.from_numpy(audio)[None]}
         present = {"audio": torch.tensor([True])}
-        prior = None
         if self.text is not None:
-            given = self.text.frames(self._next_frame, count)
             tensors = {name: torch.from_numpy(value)[None] for name, value in given.items() if value is not None}
             features["text"] = self.model.text(tensors.get("phone_ids"), tensors.get("word_vectors"),
                                                torch.ones(1, count, dtype=torch.bool), tensors.get("visemes"))
             present["text"] = torch.tensor([True])
-            if self.config.viseme_residual:
-                prior = tensors["visemes"][0, :, :NUM_COEFFS].numpy()
-        fused = self.model.fusion(features, present)[0]
-        coeffs = self.decoder.push(fused, prior) if prior is not None else self.decoder.push(fused)
-        if self.gate is not None:
-            self._gate_audio = np.concatenate([self._gate_audio, features["audio"][0].numpy()])
-        self._features = self._features[count:]
-        self._next_frame += count
-        return self._gated(coeffs.numpy())
+        return self.model.fusion(features, present)[0]
 
     def _gated(self, coeffs: np.ndarray) -> np.ndarray:
         """The decoder's next frames -> the same with the closure gate applied (if the model has one),
