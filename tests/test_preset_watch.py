@@ -120,3 +120,38 @@ def test_a_serving_daemon_survives_every_hostile_edit(preset_file, tmp_path):
             if daemon.poll() is None:
                 daemon.kill()
                 daemon.wait(10)
+
+
+def test_an_edit_to_other_curves_waits_for_the_take_to_stop(preset_file, tmp_path):
+    """Issue 16.12, the file path: a preset file edited to other curves while a take records would turn
+    the take's columns into zeros. The daemon keeps the take's curves (one log line) and takes the edit
+    up once the take stops; the take's last rows still move."""
+    from pmmtalk_live.sinks.csv_take import read_take
+
+    arkit = load_preset("arkit").output_names
+    vrm = load_preset("vrm").output_names
+    log_path = tmp_path / "serve.log"
+    takes = tmp_path / "takes"
+    with Collector() as osc, log_path.open("w") as log:
+        daemon = subprocess.Popen(CLI + ["serve", "--input", str(EXAMPLE_WAV), "--preset", str(preset_file),
+                                         "--animator", "phonetic", "--osc", osc.address, "--no-livelink",
+                                         "--control", "off", "--quiet", "--record", str(takes)],
+                                  cwd=REPO, stderr=log, text=True)
+        try:
+            assert osc.wait_for(lambda p: len(osc_frames(p)) >= 30, 30), log_path.read_text()
+            touch_later(preset_file, (SHIPPED_PRESETS_DIR / "vrm.yaml").read_text())
+            assert osc.wait_for(lambda p: "taken up when the take stops" in log_path.read_text()
+                                or daemon.poll() is not None, 20), log_path.read_text()[-2000:]
+            have = len(osc_frames(osc.payloads()))
+            assert osc.wait_for(lambda p: len(osc_frames(p)) >= have + 60, 20)
+            assert len(osc_frames(osc.payloads())[-1][1]) == 4 + len(arkit)  # still the take's curves
+            assert not any(tuple(a[8:]) == vrm for a in osc_names(osc.payloads()))
+            assert daemon.wait(60) == 0, log_path.read_text()[-2000:]  # the file ends, the take stops
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(10)
+    assert log_path.read_text().count("taken up when the take stops") == 1
+    (csv_path,) = takes.glob("*_raw.csv")
+    take = read_take(csv_path)
+    assert take.values[120:].max() > 0.05  # the rows well after the edit are not zeros

@@ -134,6 +134,9 @@ class Engine:
         self._names = presets.preset.output_names
         self._pending_preset: Preset | None = None
         self._preset_lock = threading.Lock()
+        self._held_preset: Preset | None = None
+        """A preset file edited to other curves during a take: used once the take stops."""
+        self._held_preset_logged: Preset | None = None
         self._hop_buffer = np.zeros(0, np.float32)
         self._next_sample = 0
         """The stream sample the engine expects next (blocks before it were seen)."""
@@ -283,10 +286,24 @@ class Engine:
     def _poll_presets(self) -> None:
         with self._preset_lock:
             preset, self._pending_preset = self._pending_preset, None
-        reloaded = self.presets.poll()
+        if preset is not None:
+            self._held_preset = None  # a preset asked for replaces an edit waiting for the take's end
+        reloaded = self.presets.poll() or self._held_preset
+        self._held_preset = None
+        if reloaded is not None and self._take_columns_differ(reloaded):
+            # the take's columns are fixed at its start: other curves would record as zeros
+            if reloaded is not self._held_preset_logged:
+                log.warning("preset %s: the edited file has other curves than the take being recorded; "
+                            "it is taken up when the take stops", reloaded.name)
+                self._held_preset_logged = reloaded
+            self._held_preset, reloaded = reloaded, None
         preset = preset or reloaded
         if preset is not None:
             self._use_preset(preset)
+
+    def _take_columns_differ(self, preset: Preset) -> bool:
+        writer = self.outputs.recorder.writer if self.outputs.recorder is not None else None
+        return writer is not None and set(preset.output_names) != set(writer.curve_names)
 
     def _use_preset(self, preset: Preset) -> None:
         self.presets.adopt(preset)
