@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,7 +34,7 @@ from pmmtalk_live.sinks.livelinkface import LiveLinkFaceSink
 from pmmtalk_live.stream.engine import Engine, Outputs
 
 from .conftest import EXAMPLE_WAV
-from .test_serve import osc_frames, osc_names
+from .test_serve import CLI, osc_frames, osc_names
 from .wire import Collector, decode_live_link_face
 
 
@@ -405,3 +408,63 @@ def test_control_option_forms_on_the_command_line(tmp_path):
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
     assert f"remote control: OSC on 127.0.0.1:{free} " in _serve_banner(tmp_path, str(free))
+
+
+def _message(address: str, *args) -> bytes:
+    builder = OscMessageBuilder(address=address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+def test_a_control_flood_under_a_low_descriptor_limit(tmp_path):
+    """Fault injection (issue 16): a `serve` process limited to 64 file descriptors gets 1,500
+    /AddLiveLinkAddress commands (all different, then repeats) and 1,500 garbage datagrams on its
+    control port. It opens at most MAX_LIVELINK_ADDRESSES sockets, keeps streaming, still records a take
+    when asked, and its log stays short. Before the cap, each command opened a socket and the take
+    failed for want of a descriptor."""
+    import resource
+
+    def limit_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    takes, log_path = tmp_path / "takes", tmp_path / "serve.log"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        control_port = probe.getsockname()[1]
+    with Collector() as osc, Collector() as replies, log_path.open("w") as log:
+        daemon = subprocess.Popen(CLI + ["serve", "--input", str(EXAMPLE_WAV), "--loop", "--animator", "phonetic",
+                                         "--osc", osc.address, "--no-livelink", "--quiet",
+                                         "--control", f"127.0.0.1:{control_port}", "--takes-dir", str(takes)],
+                                  stderr=log, text=True, preexec_fn=limit_descriptors)
+        try:
+            assert osc.wait_for(lambda p: len(osc_frames(p)) >= 20, 30), log_path.read_text()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                sender.bind(("127.0.0.1", 0))
+                target = ("127.0.0.1", control_port)
+                sender.sendto(_message("/OSCSetSendTarget", "127.0.0.1", replies.port), target)
+                for i in range(1500):
+                    sender.sendto(_message("/AddLiveLinkAddress", "127.0.0.1", 20000 + i % 1000), target)
+                    sender.sendto(bytes([i % 256]) * (1 + i % 97) if i % 2 else b"/RecordStart\0\0\0\0,ii\0", target)
+                    if i % 100 == 0:
+                        time.sleep(0.01)  # a flood, but one the kernel's buffer can carry
+                have = len(osc_frames(osc.payloads()))
+                assert osc.wait_for(lambda p: len(osc_frames(p)) >= have + 60, 30)  # streaming goes on
+                open_fds = len(list(Path(f"/proc/{daemon.pid}/fd").iterdir()))
+                assert open_fds < 64 - 8, open_fds
+                sender.sendto(_message("/RecordStart", "flood", 1), target)
+                assert replies.wait_for(lambda p: any(b"/RecordStartConfirm" in d for d in p), 20)
+                have = len(osc_frames(osc.payloads()))
+                assert osc.wait_for(lambda p: len(osc_frames(p)) >= have + 30, 30)
+                sender.sendto(_message("/RecordStop"), target)
+                assert replies.wait_for(lambda p: any(b"/RecordStopConfirm" in d for d in p), 20)
+            daemon.send_signal(signal.SIGINT)
+            assert daemon.wait(30) == 0, log_path.read_text()[-2000:]
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(10)
+    text = log_path.read_text()
+    assert len(text.splitlines()) < 100, text[-3000:]  # throttled: not one line per datagram (3,000)
+    (take,) = takes.glob("flood_1_*_raw.csv")
+    assert len(read_take(take).values) >= 30
