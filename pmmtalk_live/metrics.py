@@ -1,15 +1,7 @@
 """Lip-sync measures on the 32 coefficients against a reference phone list.
 
-The **lip aperture** is how far apart the lips are, read from the curves:
-
-    aperture = clip(jawOpen - mouthClose, 0, 1)
-               + 0.5 * mean(mouthLowerDownLeft/Right) + 0.5 * mean(mouthUpperUpLeft/Right)
-
-``jawOpen - mouthClose`` is the ARKit convention (mouthClose brings the lips together while the jaw
-is open); the lower-down and upper-up shapes pull the lips apart from the teeth. 0 means the lips
-meet; an open "ah" reaches about 0.5 to 0.9.
-
-From it, against reference phones (normally from forced alignment of a transcript):
+The **lip aperture** (how far apart the lips are, read from the curves) is the rig's:
+``rig.lip_aperture``. From it, against reference phones (normally from forced alignment of a transcript):
 
 - **bilabial closure rate**: share of P/B/M phones inside words and not next to a pause during which
   the aperture falls below ``CLOSED_APERTURE``;
@@ -26,10 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import rig
+from .rig import CLOSED_APERTURE
 from .tracks import CurveTrack, Phone
-
-CLOSED_APERTURE = 0.1
-"""'Near zero': an aperture below this is closed lips (about a sixth of an open vowel's)."""
 
 BILABIALS = frozenset({"P", "B", "M"})
 OPEN_VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY"})
@@ -48,14 +38,8 @@ PHONE_OPENNESS: dict[str, float] = {
 
 
 def lip_aperture(track: CurveTrack) -> np.ndarray:
-    """Lip aperture per frame, shape (T,), >= 0 (see the module docstring)."""
-    def col(name: str) -> np.ndarray:
-        return track.column(name).astype(np.float64) if name in track.names else np.zeros(track.num_frames)
-
-    jaw = np.clip(col("jawOpen") - col("mouthClose"), 0.0, 1.0)
-    lower = 0.5 * (col("mouthLowerDownLeft") + col("mouthLowerDownRight"))
-    upper = 0.5 * (col("mouthUpperUpLeft") + col("mouthUpperUpRight"))
-    return jaw + 0.5 * lower + 0.5 * upper
+    """``rig.lip_aperture`` of a track's curves: per frame, shape (T,), >= 0."""
+    return rig.lip_aperture(track.values, track.names)
 
 
 def openness_track(phones: list[Phone], num_frames: int, fps: float) -> np.ndarray:

@@ -9,9 +9,22 @@ Three spellings of the same ARKit shapes meet here:
 - **CSV columns**: the Live Link Face take header, which swaps two pairs against the wire order.
 
 Blendshape values are in 0..1; head and eye rotations are signed radians.
+
+The **lip aperture** is how far apart the lips are, read from the curves (``lip_aperture``):
+
+    aperture = clip(jawOpen - mouthClose, 0, 1)
+               + 0.5 * mean(mouthLowerDownLeft/Right) + 0.5 * mean(mouthUpperUpLeft/Right)
+
+``jawOpen - mouthClose`` is the ARKit convention (mouthClose brings the lips together while the jaw
+is open); the lower-down and upper-up shapes pull the lips apart from the teeth. 0 means the lips
+meet; an open "ah" reaches about 0.5 to 0.9. Below ``CLOSED_APERTURE`` the lips are closed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
 
 MODEL_CHANNELS: tuple[str, ...] = (
     "jawForward", "jawLeft", "jawRight", "jawOpen",
@@ -93,6 +106,28 @@ REGIONS: dict[str, tuple[str, ...]] = {
 """Source channels by face region; every source channel is in exactly one region."""
 
 REGION_OF: dict[str, str] = {c: region for region, chans in REGIONS.items() for c in chans}
+
+LIP_OPENERS: tuple[str, ...] = ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
+"""The shapes that pull the lips apart from the teeth: the lower-down pair, then the upper-up pair."""
+
+JAW_OPEN_INDEX, MOUTH_CLOSE_INDEX = CHANNEL_INDEX["jawOpen"], CHANNEL_INDEX["mouthClose"]
+LIP_OPENER_INDICES: list[int] = [CHANNEL_INDEX[name] for name in LIP_OPENERS]
+"""Where the lip aperture's channels sit among the model's 32 coefficients."""
+
+CLOSED_APERTURE = 0.1
+"""'Near zero': an aperture below this is closed lips (about a sixth of an open vowel's)."""
+
+
+def lip_aperture(values: np.ndarray, names: Sequence[str] = MODEL_CHANNELS) -> np.ndarray:
+    """Lip aperture per frame (see the module docstring): values (T, len(names)) -> (T,) float64, >= 0;
+    a channel missing from ``names`` counts as 0."""
+    def col(name: str) -> np.ndarray:
+        return values[:, names.index(name)].astype(np.float64) if name in names else np.zeros(len(values))
+
+    jaw = np.clip(col("jawOpen") - col("mouthClose"), 0.0, 1.0)
+    lower = 0.5 * (col(LIP_OPENERS[0]) + col(LIP_OPENERS[1]))
+    upper = 0.5 * (col(LIP_OPENERS[2]) + col(LIP_OPENERS[3]))
+    return jaw + 0.5 * lower + 0.5 * upper
 
 
 def _check() -> None:

@@ -19,7 +19,7 @@ from torch import nn
 
 from .decoder import numpy_gelu
 from .frozen import array, weights_once
-from .losses import _CLOSE, _JAW, _LIP_OPENERS  # the channels of losses.lip_aperture
+from ..rig import JAW_OPEN_INDEX as _JAW, LIP_OPENER_INDICES as _LIP_OPENERS, MOUTH_CLOSE_INDEX as _CLOSE
 
 GATE_HIDDEN = 64
 
@@ -75,7 +75,7 @@ def _numpy_gate(gate: ClosureGate) -> tuple[tuple, tuple]:
 
 def close_lips(coeffs: torch.Tensor, chance: torch.Tensor, threshold: float) -> torch.Tensor:
     """The gate applied: coeffs (..., 32), the chance p the lips are closed (...,) -> coeffs whose lip
-    aperture (``metrics.lip_aperture``) is scaled by 1 - g, g = (p - threshold) / (1 - threshold)
+    aperture (``rig.lip_aperture``) is scaled by 1 - g, g = (p - threshold) / (1 - threshold)
     clipped to 0..1: untouched up to the threshold, shut at certainty, and continuous in between (no
     jump as p crosses the threshold, and a faint chance barely moves the lips). mouthClose rises
     towards jawOpen (lips together over an open jaw, as in a bilabial) and the lip openers shrink;

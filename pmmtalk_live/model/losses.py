@@ -10,13 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..metrics import CLOSED_APERTURE
-from ..rig import CHANNEL_INDEX
+from ..rig import CLOSED_APERTURE, JAW_OPEN_INDEX, LIP_OPENER_INDICES, MOUTH_CLOSE_INDEX
 from .config import ModelConfig
-
-_JAW, _CLOSE = CHANNEL_INDEX["jawOpen"], CHANNEL_INDEX["mouthClose"]
-_LIP_OPENERS = [CHANNEL_INDEX[name] for name in ("mouthLowerDownLeft", "mouthLowerDownRight",
-                                                  "mouthUpperUpLeft", "mouthUpperUpRight")]
 
 
 def position_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -33,9 +28,9 @@ def motion_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
 
 
 def lip_aperture(coeffs: torch.Tensor) -> torch.Tensor:
-    """``metrics.lip_aperture`` of (..., 32) coefficients, differentiable -> (...,), 0 = lips together."""
-    jaw = (coeffs[..., _JAW] - coeffs[..., _CLOSE]).clamp(0.0, 1.0)
-    return jaw + 0.25 * coeffs[..., _LIP_OPENERS].sum(-1)
+    """``rig.lip_aperture`` of (..., 32) coefficients, differentiable -> (...,), 0 = lips together."""
+    jaw = (coeffs[..., JAW_OPEN_INDEX] - coeffs[..., MOUTH_CLOSE_INDEX]).clamp(0.0, 1.0)
+    return jaw + 0.25 * coeffs[..., LIP_OPENER_INDICES].sum(-1)
 
 
 def lips_closed(coeffs: torch.Tensor) -> torch.Tensor:
