@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pmmtalk_live.audio import sources
 from pmmtalk_live.audio.files import read_audio
 from pmmtalk_live.audio.resample import resample
 from pmmtalk_live.audio.sources import (Microphone, format_devices, list_input_devices, open_source)
@@ -192,7 +191,7 @@ def test_no_input_devices_says_so_and_names_the_devices_command(tmp_path):
 def test_microphone_survives_its_device_vanishing_and_continues_on_the_wall_clock(vmic, example, caplog):
     """The PulseAudio daemon is killed under a running stream and started again a while later: the
     source logs, retries about once a second, comes back, and the lost time is a gap in start_sample."""
-    caplog.set_level(logging.INFO, logger="pmmtalk_live.audio.sources")
+    caplog.set_level(logging.INFO, logger="pmmtalk_live.audio.microphone")
     take = example[:SR]
     mic = Microphone(vmic.device)
     try:
@@ -275,7 +274,7 @@ def test_file_as_fast_as_possible_any_rate_and_channels(tmp_path, example):
 
 
 def test_a_real_time_file_the_engine_does_not_read_drops_blocks_and_says_so(tmp_path, example, monkeypatch):
-    monkeypatch.setattr(sources, "REALTIME_QUEUE_S", 0.05)  # 5 blocks of 10 ms
+    monkeypatch.setattr("pmmtalk_live.audio.blocks.REALTIME_QUEUE_S", 0.05)  # 5 blocks of 10 ms
     path = tmp_path / "half_second.wav"
     sf.write(path, example[:SR // 2], SR, subtype="PCM_16")
     with open_source(path, realtime=True) as source:
