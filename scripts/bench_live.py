@@ -34,7 +34,7 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from pmmtalk_live.audio.virtual_mic import VirtualMicrophone  # noqa: E402
+from pmmtalk_live.testing.virtual_mic import VirtualMicrophone  # noqa: E402
 from pmmtalk_live.evaluation import dev_set  # noqa: E402
 from wire import Collector, OscBundle, decode_osc  # noqa: E402  (tests/wire.py: decoders from the specs)
 

@@ -192,7 +192,7 @@ def test_control_port_in_use_is_one_line():
 def test_microphone_to_udp_through_a_virtual_microphone(tmp_path):
     """Speech said into a PulseAudio virtual microphone comes out as OSC frames with an open jaw, and
     the take's WAV holds what was said."""
-    from pmmtalk_live.audio.virtual_mic import VirtualMicrophone
+    from pmmtalk_live.testing.virtual_mic import VirtualMicrophone
 
     if not VirtualMicrophone.available():
         pytest.skip("pulseaudio is not installed (scripts/setup.sh installs it)")

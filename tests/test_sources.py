@@ -73,7 +73,7 @@ def example() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def vmic():
-    from pmmtalk_live.audio.virtual_mic import VirtualMicrophone
+    from pmmtalk_live.testing.virtual_mic import VirtualMicrophone
 
     if not VirtualMicrophone.available():
         pytest.skip("the pulseaudio binary is not installed (scripts/setup.sh installs it)")

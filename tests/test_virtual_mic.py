@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pmmtalk_live.audio.files import read_audio
-from pmmtalk_live.audio.virtual_mic import VirtualMicrophone, VirtualMicrophoneError
+from pmmtalk_live.testing.virtual_mic import VirtualMicrophone, VirtualMicrophoneError
 from tests.conftest import EXAMPLE_WAV, REPO
 
 needs_pulseaudio = pytest.mark.skipif(not VirtualMicrophone.available(),

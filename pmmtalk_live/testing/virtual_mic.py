@@ -227,7 +227,7 @@ class VirtualMicrophone:
             self._saved_environ = {name: os.environ.get(name) for name in self.env}
         os.environ.update(self.env)
         if reinitialize:
-            from .devices import reinitialize_portaudio
+            from ..audio.devices import reinitialize_portaudio
 
             reinitialize_portaudio()
 
