@@ -260,7 +260,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
-    from .train.corpus import build_corpus
+    from .corpus import build_corpus
 
     _log_to_stderr(verbose=False)
     summary = build_corpus(args.out, args.hours, jobs=args.jobs, seed=args.seed, languages=args.languages,

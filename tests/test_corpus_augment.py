@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import freqz, welch
 
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ, Phone
-from pmmtalk_live.train import augment
+from pmmtalk_live.corpus import augment
 
 RATE = SAMPLE_RATE_HZ
 

@@ -15,7 +15,7 @@ from matplotlib.image import imread
 
 from pmmtalk_live import evaluation, metrics, model_evaluation as me
 from pmmtalk_live.model.pmmtalk import PMMTalk
-from pmmtalk_live.train.corpus import CORPUS_FILE
+from pmmtalk_live.corpus import CORPUS_FILE
 from pmmtalk_live.train.dataset import write_utterance
 
 from .test_model_filterbank import small_config

@@ -56,7 +56,7 @@ def test_it_animates_live_at_the_default_lookahead():
 def held_out_voice_bilabials():
     """A sentence full of P/B/M spoken by flite's rms, a voice training held out, with the engine's
     exact phone times, 0.3 s of silence either side."""
-    from pmmtalk_live.train.voices import VOICE_BY_NAME, SynthRequest, synthesize
+    from pmmtalk_live.corpus.voices import VOICE_BY_NAME, SynthRequest, synthesize
     from pmmtalk_live.tracks import Audio, Phone
 
     speech = synthesize(VOICE_BY_NAME["flite-rms"], [SynthRequest("Bob and Pam bumped the lamp, then Mum mopped up.")],

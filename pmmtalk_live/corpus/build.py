@@ -38,15 +38,17 @@ import numpy as np
 import soundfile
 import yaml
 
-from ..animators.phonetic import render_phones
 from ..audio.loudness import loudness_envelope
 from ..audio.resample import resample
+from ..phonetic.coarticulation import render_phones
 from ..tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
-from . import augment
-from .dataset import AUDIO_FILE, UTTERANCES, create_dataset, write_utterance
+from ..train.dataset import AUDIO_FILE, UTTERANCES, create_dataset, write_utterance
+from .augment import (CLEAN_SHARE, GAIN_RANGE_DB, RT60_RANGE_S, SILENCE_RANGE_S, SNR_RANGE_DB, SPEED_RANGE,
+                      apply_chain, draw_chain, pad_silence, speed_factor_grid, speed_perturb, spoken_span)
 from .espeak import spoken_text
+from .speech import CorpusError, SynthRequest, Voice
 from .texts import PACKAGE_OF, sentences
-from .voices import VOICES, CorpusError, SynthRequest, Voice, check_engine, synthesize
+from .voices import VOICES, check_engine, synthesize
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +127,10 @@ def recipe(index: int, seed: int, plan: list[tuple[Voice, float]]) -> Recipe:
     text = pool[int(rng.integers(len(pool)))]
     tempo = round(float(rng.uniform(*TEMPO_RANGE)), 3)
     pitch = round(float(rng.uniform(*PITCH_RANGE)), 3)
-    speed = augment.speed_factor_grid(rng.uniform(*augment.SPEED_RANGE))
-    lead_s = round(float(rng.uniform(*augment.SILENCE_RANGE_S)), 3)
-    trail_s = round(float(rng.uniform(*augment.SILENCE_RANGE_S)), 3)
-    chain = augment.draw_chain(rng)
+    speed = speed_factor_grid(rng.uniform(*SPEED_RANGE))
+    lead_s = round(float(rng.uniform(*SILENCE_RANGE_S)), 3)
+    trail_s = round(float(rng.uniform(*SILENCE_RANGE_S)), 3)
+    chain = draw_chain(rng)
     return Recipe(index, voice, text, tempo, pitch, speed, lead_s, trail_s, chain)
 
 
@@ -150,18 +152,18 @@ def make_utterance(rec: Recipe, speech, talkers: list[np.ndarray], seed: int) ->
     """A recipe's spoken ``Speech`` -> (16 kHz audio (N,), coeffs (T, 32) at ``FPS``, meta.yaml extras)."""
     clean = resample(speech.samples, speech.sample_rate_hz, SAMPLE_RATE_HZ)
     phones = [p for p in speech.phones if p.start_s < len(clean) / SAMPLE_RATE_HZ]
-    clean, phones = augment.speed_perturb(clean, phones, rec.speed)
-    clean, phones = augment.pad_silence(clean, phones, rec.lead_s, rec.trail_s)
+    clean, phones = speed_perturb(clean, phones, rec.speed)
+    clean, phones = pad_silence(clean, phones, rec.lead_s, rec.trail_s)
 
     duration_s = len(clean) / SAMPLE_RATE_HZ
     num_frames = num_frames_for(duration_s, FPS)
     loudness = loudness_envelope(clean, SAMPLE_RATE_HZ, FPS, num_frames)
     coeffs = render_phones(phones, num_frames, FPS, loudness).values
 
-    start_s, end_s = augment.spoken_span(phones)
+    start_s, end_s = spoken_span(phones)
     span = slice(int(start_s * SAMPLE_RATE_HZ), max(int(end_s * SAMPLE_RATE_HZ), int(start_s * SAMPLE_RATE_HZ) + 1))
     chain = [step for step in rec.chain if talkers or step.get("kind") != "babble"]
-    audio = augment.apply_chain(clean, chain, np.random.default_rng([seed, rec.index, 1]), span, talkers)
+    audio = apply_chain(clean, chain, np.random.default_rng([seed, rec.index, 1]), span, talkers)
 
     extra = {
         "engine": rec.voice.engine, "voice": rec.voice.engine_voice, "language": rec.voice.language,
@@ -302,10 +304,10 @@ def _settings(seed: int, languages: list[str], plan: list[tuple[Voice, float]], 
                     "language": voice.language, "share": round(share, 4), "held_out": voice.name in HELD_OUT}
                    for voice, share in plan],
         "texts": {lang: {"package": PACKAGE_OF[lang], "sentences": len(sentences(lang))} for lang in languages},
-        "augmentation": {"clean_share": augment.CLEAN_SHARE, "tempo": list(TEMPO_RANGE),
-                         "pitch": list(PITCH_RANGE), "speed": list(augment.SPEED_RANGE),
-                         "silence_s": list(augment.SILENCE_RANGE_S), "snr_db": list(augment.SNR_RANGE_DB),
-                         "rt60_s": list(augment.RT60_RANGE_S), "gain_db": list(augment.GAIN_RANGE_DB)},
+        "augmentation": {"clean_share": CLEAN_SHARE, "tempo": list(TEMPO_RANGE),
+                         "pitch": list(PITCH_RANGE), "speed": list(SPEED_RANGE),
+                         "silence_s": list(SILENCE_RANGE_S), "snr_db": list(SNR_RANGE_DB),
+                         "rt60_s": list(RT60_RANGE_S), "gain_db": list(GAIN_RANGE_DB)},
     }
 
 

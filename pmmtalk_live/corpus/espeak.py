@@ -27,7 +27,8 @@ import threading
 import numpy as np
 
 from ..tracks import Phone
-from .voices import CorpusError, Speech, SynthRequest, Voice
+from .speech import CorpusError, Speech, SynthRequest, Voice
+from .texts import to_pinyin
 
 LIBRARY = "libespeak-ng.so.1"
 
@@ -190,8 +191,6 @@ def speak(voice: Voice, request: SynthRequest) -> Speech:
 def spoken_text(voice: Voice, text: str) -> str:
     """What espeak-ng is given: Mandarin as numbered pinyin, other languages as they are."""
     if voice.language == "cmn":
-        from .texts import to_pinyin
-
         return to_pinyin(text)
     return text
 

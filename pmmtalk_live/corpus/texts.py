@@ -19,7 +19,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .voices import CorpusError
+from .speech import CorpusError
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 

@@ -20,55 +20,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
-from ..errors import PmmtalkError
-from ..phones import ARPABET
+from ..phonetic.phones import ARPABET
 from ..tracks import Phone
-
-
-class CorpusError(PmmtalkError):
-    """A corpus that cannot be built: an engine, voice or text source missing, or a corpus folder made
-    with other settings. The message names the engine or file."""
-
-
-@dataclass(frozen=True)
-class Voice:
-    """One synthetic speaker. ``name`` is the corpus subject (``flite-slt``); ``engine_voice`` what the
-    engine calls it; ``f0_hz`` its usual pitch (None: the engine cannot move it)."""
-
-    name: str
-    engine: str
-    engine_voice: str
-    language: str
-    f0_hz: float | None = None
-
-
-@dataclass(frozen=True)
-class SynthRequest:
-    """One text to speak. ``tempo``: phone durations are multiplied by it (>1 slower); ``pitch``: the
-    mean pitch is multiplied by it (where the voice allows)."""
-
-    text: str
-    tempo: float = 1.0
-    pitch: float = 1.0
-
-
-@dataclass
-class Speech:
-    """What an engine spoke: ``samples`` float32 (N,) at ``sample_rate_hz``; ``phones`` in ARPAbet with
-    times in seconds from sample 0; ``symbols`` the engine's own symbol of each phone."""
-
-    samples: np.ndarray
-    sample_rate_hz: int
-    phones: list[Phone]
-    symbols: list[str]
-    unknown: dict[str, int] = field(default_factory=dict)
-    """Engine symbols not in the mapping table (mapped to their nearest class), with counts."""
+from .espeak import load_library, speak
+from .speech import CorpusError, Speech, SynthRequest, Voice
 
 
 # --- the radio / CMU phone set of flite and festival -------------------------------------------------
@@ -261,8 +221,6 @@ def check_engine(engine: str, voices: list[Voice]) -> None:
                 raise CorpusError(f"festival has no voice {voice.engine_voice}: "
                                   f"{_FESTIVAL_PACKAGES.get(voice.engine_voice, 'install its festvox package')}")
     elif engine == "espeak":
-        from .espeak import load_library
-
         load_library()
         if any(voice.language == "cmn" for voice in voices):
             try:
@@ -286,8 +244,6 @@ def synthesize(voice: Voice, requests: list[SynthRequest], workdir: Path | None)
     if voice.engine == "festival":
         return _festival_batch(voice, requests, workdir)
     if voice.engine == "espeak":
-        from .espeak import speak
-
         return [_guard(lambda r=request: speak(voice, r)) for request in requests]
     if voice.engine == "flite":
         return [_guard(lambda r=request: _flite(voice, r, workdir)) for request in requests]

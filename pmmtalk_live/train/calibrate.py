@@ -32,7 +32,7 @@ from tqdm import tqdm
 from ..model.checkpoint import CONFIG, read_config, save_config
 from ..model.gate import close_lips
 from ..model.inference import load_model
-from .corpus import held_out_voices
+from ..corpus import held_out_voices
 from .dataset import CoeffDataset, collate, load_dataset
 from .features import FeatureCache
 from .metrics import closures_hit, lip_errors

@@ -207,7 +207,7 @@ def parameter_checksum(model: torch.nn.Module) -> float:
 def load_splits(data_dirs: Sequence[str | Path], settings: TrainSettings) -> tuple[list, list]:
     """(train, validation) utterances of one or more datasets. A synthetic corpus holds its
     held-out voices out (``corpus.yaml``); other datasets are split by utterance (``val_fraction``)."""
-    from .corpus import CORPUS_FILE, held_out_voices
+    from ..corpus import CORPUS_FILE, held_out_voices
     from .dataset import load_dataset, split
 
     train_utts, val_utts = [], []
