@@ -44,9 +44,9 @@ bench: $(SETUP)
 # and each real set as one continuous live session, the previous default as "before" (docs/stream-evaluation.md;
 # it reports issue 15's bar and exits 0 either way, so it runs before the report whose verdict can stop make).
 eval: $(SETUP)
-	$(PY) -m pmmtalk_live.evaluation --out docs/phonetic-animator.md
-	$(PY) -m pmmtalk_live.stream_evaluation --ckpt default --out docs/stream-evaluation.md
-	$(PY) -m pmmtalk_live.model_evaluation --ckpt default --out docs/evaluation.md --corpus $(OUT)/eval-corpus
+	$(PY) -m pmmtalk_live.evaluation.phonetic_report --out docs/phonetic-animator.md
+	$(PY) -m pmmtalk_live.evaluation.stream_report --ckpt default --out docs/stream-evaluation.md
+	$(PY) -m pmmtalk_live.evaluation.model_report --ckpt default --out docs/evaluation.md --corpus $(OUT)/eval-corpus
 
 # Rebuild the shipped PMMTalk checkpoint from scratch: corpus, features, training, install (about an hour).
 model: $(SETUP)

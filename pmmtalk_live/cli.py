@@ -197,7 +197,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .train.evaluate import evaluate_run, format_results
+    from .evaluation.run_report import evaluate_run, format_results
 
     basis = lip_vertices = None
     if args.basis:

@@ -33,7 +33,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pmmtalk_live.codec2_examples import CODEC2_FOLDER, YAML_PATH, read_recording  # noqa: E402
+from pmmtalk_live.evaluation.codec2_examples import CODEC2_FOLDER, YAML_PATH, read_recording  # noqa: E402
 from pmmtalk_live.phones import words_in_dictionary  # noqa: E402
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ  # noqa: E402
 

@@ -6,7 +6,7 @@ open vowels, follow the phones' openness, and beat a loudness-only jaw on every 
 
 import pytest
 
-from pmmtalk_live import evaluation
+from pmmtalk_live.evaluation import phonetic_report as evaluation
 
 SYSTEMS = evaluation.SYSTEMS
 

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from pmmtalk_live import live_evaluation
+from pmmtalk_live.evaluation import live_report as live_evaluation
 from pmmtalk_live.animators import make_live_animator
 from pmmtalk_live.animators.live_phonetic import MAX_UTTERANCE_S, LivePhoneticAnimator
 from pmmtalk_live.animators.phonetic import REACH_S, render_phones

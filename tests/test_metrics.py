@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from pmmtalk_live import metrics, rig
+from pmmtalk_live import rig
+from pmmtalk_live.evaluation import lipsync as metrics
 from pmmtalk_live.tracks import CurveTrack, Phone
 
 FPS = 60

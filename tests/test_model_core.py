@@ -10,7 +10,7 @@ from pmmtalk_live.model.decoder import Decoder, DecoderStream
 from pmmtalk_live.model.gate import close_lips
 from pmmtalk_live.model.losses import closure_loss, gate_loss, lip_aperture, motion_loss, position_loss, total_loss
 from pmmtalk_live.rig import CHANNEL_INDEX
-from pmmtalk_live.train.metrics import aperture
+from pmmtalk_live.evaluation.curve_errors import aperture
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

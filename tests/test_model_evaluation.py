@@ -13,7 +13,8 @@ import torch
 import yaml
 from matplotlib.image import imread
 
-from pmmtalk_live import evaluation, metrics, model_evaluation as me
+from pmmtalk_live import evaluation
+from pmmtalk_live.evaluation import lipsync as metrics, model_report as me
 from pmmtalk_live.model.pmmtalk import PMMTalk
 from pmmtalk_live.corpus import CORPUS_FILE
 from pmmtalk_live.train.dataset import write_utterance

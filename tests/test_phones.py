@@ -86,7 +86,7 @@ recording was loud (clipped) or noisy."""
 
 @pytest.fixture(scope="module")
 def hard_recordings():
-    from pmmtalk_live.codec2_examples import codec2_set
+    from pmmtalk_live.evaluation import codec2_set
     from pmmtalk_live.errors import EvalDataError
 
     try:

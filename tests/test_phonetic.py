@@ -5,7 +5,7 @@ import pytest
 
 from pmmtalk_live import rig
 from pmmtalk_live.animators.phonetic import VISEME_OF_PHONE, DIPHTHONGS, render_phones
-from pmmtalk_live.metrics import PHONE_OPENNESS, lip_aperture
+from pmmtalk_live.evaluation.lipsync import PHONE_OPENNESS, lip_aperture
 from pmmtalk_live.tracks import Phone
 
 

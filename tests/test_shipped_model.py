@@ -71,8 +71,8 @@ def held_out_voice_bilabials():
 def test_its_lips_close_on_a_held_out_voices_bilabials_live_and_offline(held_out_voice_bilabials):
     """The lips-closed output at work: the default closes the lips on the word-interior P/B/M of a
     synthetic voice it never trained on, live (10 ms hops, default look-ahead) and offline."""
-    from pmmtalk_live.live_evaluation import stream
-    from pmmtalk_live.metrics import interior_bilabials, score
+    from pmmtalk_live.evaluation.live_report import stream
+    from pmmtalk_live.evaluation.lipsync import interior_bilabials, score
     from pmmtalk_live.tracks import CurveTrack
 
     audio, phones = held_out_voice_bilabials

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pmmtalk_live import evaluation, rig, stream_evaluation as se
+from pmmtalk_live import evaluation, rig
+from pmmtalk_live.evaluation import stream_report as se
 from pmmtalk_live.animators import LiveCoeffs
 from pmmtalk_live.config import ServeConfig
-from pmmtalk_live.reference import aligned_samples
+from pmmtalk_live.evaluation.reference import aligned_samples
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
 
 FPS = 60
@@ -122,7 +123,7 @@ def test_real_animators_give_every_row(librivox):
 
 
 def test_a_missing_set_is_one_line(tmp_path, monkeypatch, capsys):
-    from pmmtalk_live.codec2_examples import codec2_set
+    from pmmtalk_live.evaluation import codec2_set
 
     monkeypatch.setitem(se.SETS, "codec2", ("codec2", lambda: codec2_set(folder=tmp_path)))
     assert se.main(["--sets", "codec2", "--ckpt-before", ""]) == 2

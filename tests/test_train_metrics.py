@@ -9,7 +9,7 @@ import pytest
 
 from pmmtalk_live import rig
 from pmmtalk_live.train.calibrate import best_setting
-from pmmtalk_live.train.metrics import (aperture, closure_events, closures_hit, evaluate, jitter, lag_ms,
+from pmmtalk_live.evaluation.curve_errors import (aperture, closure_events, closures_hit, evaluate, jitter, lag_ms,
                                         lip_errors, lip_vertex_errors)
 
 FPS = 30

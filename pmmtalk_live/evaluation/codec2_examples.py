@@ -5,7 +5,7 @@ Which files are speech, where the long ones are cut and what was said is committ
 ``data/codec2_examples.yaml`` (made by ``scripts/codec2_transcripts.py``, which says how); the audio
 is read at run time from the installed package, so nothing is downloaded and nothing is copied.
 
-    utts = codec2_set()   # evaluation.Utterance list, 16 kHz mono; EvalDataError if not installed
+    utts = codec2_set()   # sets.Utterance list, 16 kHz mono; EvalDataError if not installed
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .audio.files import read_audio
-from .audio.resample import resample
-from .errors import EvalDataError
-from .evaluation import Utterance
-from .tracks import SAMPLE_RATE_HZ, Audio
+from ..audio.files import read_audio
+from ..audio.resample import resample
+from ..errors import EvalDataError
+from ..tracks import SAMPLE_RATE_HZ, Audio
+from .sets import Utterance
 
 CODEC2_FOLDER = Path("/usr/share/codec2")
-YAML_PATH = Path(__file__).resolve().parent / "data" / "codec2_examples.yaml"
+YAML_PATH = Path(__file__).resolve().parents[1] / "data" / "codec2_examples.yaml"
 PACKAGE = "codec2-examples"
 
 

@@ -7,8 +7,8 @@ both in ``rig.MODEL_CHANNELS`` order, 0..1, at the same fps.
 - **lip vertex error**, when a blendshape basis is given (``basis`` (32, V, 3) displacements from the
   neutral mesh, ``lip_vertices`` indices): per frame the largest L2 distance over the lip vertices
   between ``coeffs @ basis`` of the two, averaged over frames; in the basis' units.
-- **closure rate**: the reference's lip closures (runs of frames whose ``metrics.lip_aperture`` is
-  below ``metrics.CLOSED_APERTURE``, not touching the utterance's first or last frame, which are rest)
+- **closure rate**: the reference's lip closures (runs of frames whose ``rig.lip_aperture`` is
+  below ``rig.CLOSED_APERTURE``, not touching the utterance's first or last frame, which are rest)
   counted as events; the share of them during which the prediction also closes (within
   ``CLOSURE_TOLERANCE_MS`` of the event). A bilabial the model skips is a missed event.
 - **jitter**: mean absolute second difference over all 32 channels, per frame (coefficient units);
@@ -28,8 +28,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .. import rig
-from ..metrics import CLOSED_APERTURE, lip_aperture
+from ..rig import CLOSED_APERTURE
 from ..tracks import CurveTrack
+from .lipsync import lip_aperture
 
 LIP_CHANNELS: tuple[str, ...] = rig.REGIONS["jaw"] + rig.REGIONS["lips"]
 LIP_INDEX = np.array([rig.CHANNEL_INDEX[c] for c in LIP_CHANNELS])
@@ -52,7 +53,7 @@ def _pair(prediction: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np
 
 
 def aperture(coeffs: np.ndarray, fps: float = 30.0) -> np.ndarray:
-    """``metrics.lip_aperture`` of (T, 32) coefficients: (T,) float64, 0 = lips together."""
+    """``rig.lip_aperture`` of (T, 32) coefficients: (T,) float64, 0 = lips together."""
     return lip_aperture(CurveTrack(rig.MODEL_CHANNELS, np.asarray(coeffs, np.float32), fps))
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import rig
-from .rig import CLOSED_APERTURE
-from .tracks import CurveTrack, Phone
+from .. import rig
+from ..rig import CLOSED_APERTURE
+from ..tracks import CurveTrack, Phone
 
 BILABIALS = frozenset({"P", "B", "M"})
 OPEN_VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY"})

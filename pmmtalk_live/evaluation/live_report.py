@@ -1,8 +1,8 @@
-"""Lip-sync and speed of the live phonetic animator (``python -m pmmtalk_live.live_evaluation``).
+"""Lip-sync and speed of the live phonetic animator (``python -m pmmtalk_live.evaluation.live_report``).
 
-Lip-sync: each utterance of the dev set (``evaluation.dev_set``: real human LibriVox speech) is fed
+Lip-sync: each utterance of the dev set (``sets.dev_set``: real human LibriVox speech) is fed
 to a ``LivePhoneticAnimator`` in 10 ms hops, flushed, and the frames it hands out are scored against
-the forced-aligned reference (``metrics.score``), as ``evaluation.evaluate`` scores the offline
+the forced-aligned reference (``lipsync.score``), as ``phonetic_report.evaluate`` scores the offline
 animator. Two starts:
 
 - **cold**: a fresh animator per utterance: the first words of a stream, which are the hardest (the
@@ -26,12 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics, phones, rig
-from .animators.live_phonetic import HOP_SAMPLES, PRIME_S, LivePhoneticAnimator
-from .animators.phonetic import PhoneticAnimator
-from .audio.loudness import loudness_envelope
-from .evaluation import TESTDATA, Utterance, dev_set, held_out_set, table
-from .tracks import SAMPLE_RATE_HZ, CurveTrack, num_frames_for
+from .. import rig
+from ..animators.live_phonetic import LivePhoneticAnimator
+from ..animators.phonetic import PhoneticAnimator
+from ..audio.loudness import loudness_envelope
+from ..phonetic import HOP_SAMPLES, PRIME_S, phones
+from ..tracks import SAMPLE_RATE_HZ, CurveTrack, num_frames_for
+from . import lipsync
+from .phonetic_report import table
+from .sets import TESTDATA, Utterance, dev_set, held_out_set
 
 LOOKAHEADS_S = (0.05, 0.1, 0.2)
 
@@ -66,15 +69,15 @@ def live_track(utt: Utterance, fps: float, lookahead_s: float, warm_up: tuple[Ut
 
 
 def evaluate(utts: list[Utterance], fps: float = 60,
-             lookaheads_s: tuple[float, ...] = LOOKAHEADS_S, warm: bool = True) -> dict[str, metrics.LipSyncScores]:
+             lookaheads_s: tuple[float, ...] = LOOKAHEADS_S, warm: bool = True) -> dict[str, lipsync.LipSyncScores]:
     """Pooled lip-sync scores of the live animator at each look-ahead (cold, and warm if asked),
     beside the offline recogniser and the loudness-only jaw."""
-    scores: dict[str, list[metrics.LipSyncScores]] = {}
+    scores: dict[str, list[lipsync.LipSyncScores]] = {}
     frames = []
     offline = PhoneticAnimator()
 
     def add(system: str, track: CurveTrack, reference) -> None:
-        scores.setdefault(system, []).append(metrics.score(track, reference))
+        scores.setdefault(system, []).append(lipsync.score(track, reference))
 
     for utt in utts:
         reference = phones.align_phones(utt.audio, utt.text)
@@ -92,9 +95,9 @@ def evaluate(utts: list[Utterance], fps: float = 60,
             reference)
         add("offline recogniser (no transcript)", offline.animate(utt.audio, fps), reference)
         loudness = loudness_envelope(utt.audio.samples, utt.audio.sample_rate_hz, fps, n)
-        add("loudness-only jaw, offline envelope", metrics.loudness_jaw(loudness, fps), reference)
-        add("loudness-only jaw, live envelope", metrics.loudness_jaw(activity, fps), reference)
-    return {system: metrics.pooled(s, frames) for system, s in scores.items()}
+        add("loudness-only jaw, offline envelope", lipsync.loudness_jaw(loudness, fps), reference)
+        add("loudness-only jaw, live envelope", lipsync.loudness_jaw(activity, fps), reference)
+    return {system: lipsync.pooled(s, frames) for system, s in scores.items()}
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """The evaluation report of the PMMTalk model (``make eval``): docs/evaluation.md and its plots.
 
-    python -m pmmtalk_live.model_evaluation --ckpt default --out docs/evaluation.md
+    python -m pmmtalk_live.evaluation.model_report --ckpt default --out docs/evaluation.md
 
 Every system animates the same utterances at the same fps and is scored against the same reference:
 
-- **data**: real human recordings with transcripts (``evaluation.dev_set`` and ``held_out_set``; the
+- **data**: real human recordings with transcripts (``sets.dev_set`` and ``held_out_set``; the
   reference is the teacher, ``render_phones``, on the forced alignment of the transcript, with the
   offline loudness, exactly as ``PhoneticAnimator.animate(audio, fps, text)``), and the held-out voices
   of a small synthetic corpus built for the report (``corpus.build_corpus``; the reference is the
@@ -14,8 +14,8 @@ Every system animates the same utterances at the same fps and is scored against 
   flushed, cold (a new animator per utterance) at several look-aheads; the model offline with its
   text branch and without it (the audio-only ablation); the offline phonetic animator without a
   transcript;
-- **measures**: ``train.metrics.evaluate`` (lip error, closure events, jitter, lag) and
-  ``metrics.score`` against the reference phones (bilabial closures, aperture ratio, openness
+- **measures**: ``curve_errors.evaluate`` (lip error, closure events, jitter, lag) and
+  ``lipsync.score`` against the reference phones (bilabial closures, aperture ratio, openness
   correlation), pooled over utterances.
 
 The verdict, the weak points and the speed line are computed from those numbers.
@@ -42,19 +42,20 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import evaluation, metrics, rig
-from .animators.live_phonetic import HOP_SAMPLES, LivePhoneticAnimator
-from .animators.phonetic import PhoneticAnimator
-from .animators.pmmtalk import LivePMMTalkAnimator, min_lookahead_s
-from .audio.files import read_audio
-from .live_evaluation import continuous_speech, stream
+from .. import rig
+from ..animators.live_phonetic import LivePhoneticAnimator
+from ..animators.phonetic import PhoneticAnimator
+from ..animators.pmmtalk import LivePMMTalkAnimator, min_lookahead_s
+from ..audio.files import read_audio
+from ..model.checkpoint import WEIGHTS, CheckpointError
+from ..model.inference import PACKAGED_MODELS, interpolate, load_model, model_coeffs, model_positions, prepare_batch
+from ..model.pmmtalk import PMMTalk
+from ..phonetic import HOP_SAMPLES
+from ..threads import use_one_thread
+from ..tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, Phone, num_frames_for
+from . import curve_errors, lipsync, sets
+from .live_report import continuous_speech, stream
 from .reference import Sample, real_samples
-from .model.checkpoint import WEIGHTS, CheckpointError
-from .model.inference import PACKAGED_MODELS, interpolate, load_model, model_coeffs, model_positions, prepare_batch
-from .model.pmmtalk import PMMTalk
-from .threads import use_one_thread
-from .tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, Phone, num_frames_for
-from .train import metrics as model_metrics
 
 LOOKAHEADS_MS = (50, 100, 200)
 DEFAULT_LOOKAHEAD_MS = 100
@@ -108,18 +109,18 @@ def real_sets(fps: float) -> list[DataSet]:
     return [
         DataSet("dev", "Dev set: pocketsphinx-testdata LibriVox (one reader)",
                 "The foundation issue's dev set: long read sentences.",
-                real_samples(evaluation.dev_set(), fps), real=True),
+                real_samples(sets.dev_set(), fps), real=True),
         DataSet("held-out-real", "Held-out real speakers: pocketsphinx-testdata cards and goforward.raw",
                 "Other speakers, short phrases, few bilabials (\"clubs\", \"spades\", \"meters\"): never "
-                "used to build or tune anything.", real_samples(evaluation.held_out_set(), fps), real=True),
+                "used to build or tune anything.", real_samples(sets.held_out_set(), fps), real=True),
     ]
 
 
 def corpus_sets(root: Path, fps: float) -> list[DataSet]:
     """One set per held-out voice of the corpus at ``root``; the reference is the corpus label and
     the engine's exact phone timings (meta.yaml ``phones``)."""
-    from .train.corpus import held_out_voices
-    from .train.dataset import META_FILE, load_dataset, read_coeffs
+    from ..corpus import held_out_voices
+    from ..dataset import META_FILE, load_dataset, read_coeffs
 
     held = held_out_voices(root)
     by_voice: dict[str, list[Sample]] = {}
@@ -161,7 +162,7 @@ def system_tracks(model: PMMTalk, sample: Sample, fps: float,
     for ms in lookaheads_ms:
         track, activity = stream(LivePhoneticAnimator(fps, ms / 1000), samples)
         tracks[(PHONETIC, ms)] = track.values
-        tracks[(LOUDNESS, ms)] = metrics.loudness_jaw(activity, fps).values
+        tracks[(LOUDNESS, ms)] = lipsync.loudness_jaw(activity, fps).values
         tracks[(PMMTALK, ms)] = (stream(LivePMMTalkAnimator(model, fps, ms / 1000), samples)[0].values
                                  if ms / 1000 >= shortest_s else None)
     tracks.update({(system, None): coeffs for system, coeffs in offline_coeffs(model, sample.audio, fps).items()})
@@ -174,11 +175,11 @@ def system_tracks(model: PMMTalk, sample: Sample, fps: float,
 
 @dataclass
 class Scores:
-    """One row's pooled figures: ``figures`` from ``train.metrics.evaluate``, ``lipsync`` from
-    ``metrics.pooled`` of ``metrics.score`` (frame-weighted)."""
+    """One row's pooled figures: ``figures`` from ``curve_errors.evaluate``, ``lipsync`` from
+    ``lipsync.pooled`` of ``lipsync.score`` (frame-weighted)."""
 
     figures: dict
-    lipsync: metrics.LipSyncScores
+    lipsync: lipsync.LipSyncScores
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class Measure:
     label: str
     better: str  # "lower", "higher" or "nearer 0"
     lipsync: str | None = None
-    """The ``LipSyncScores`` attribute it reads; None = the ``train.metrics.evaluate`` key."""
+    """The ``LipSyncScores`` attribute it reads; None = the ``curve_errors.evaluate`` key."""
 
     def of(self, scores: Scores) -> float | None:
         value = getattr(scores.lipsync, self.lipsync) if self.lipsync else scores.figures[self.key]
@@ -223,10 +224,10 @@ def score_rows(samples: list[Sample], tracks: list[dict[RowKey, np.ndarray | Non
             out[key] = None
             continue
         predictions = [t[key] for t in tracks]
-        figures = model_metrics.evaluate(zip(predictions, (s.coeffs for s in samples)), fps)
-        lipsync = [metrics.score(CurveTrack(rig.MODEL_CHANNELS, p, fps), s.phones)
+        figures = curve_errors.evaluate(zip(predictions, (s.coeffs for s in samples)), fps)
+        per_utterance = [lipsync.score(CurveTrack(rig.MODEL_CHANNELS, p, fps), s.phones)
                    for p, s in zip(predictions, samples)]
-        out[key] = Scores(figures, metrics.pooled(lipsync, frames))
+        out[key] = Scores(figures, lipsync.pooled(per_utterance, frames))
     return out
 
 
@@ -251,7 +252,7 @@ def evaluate(model: PMMTalk, dataset: DataSet, fps: float,
         return max(float(np.abs(t[a] - t[b]).max()) for t in tracks)
 
     default = (PMMTALK, DEFAULT_LOOKAHEAD_MS)
-    densest = max(range(len(dataset.samples)), key=lambda i: len(metrics.interior_bilabials(
+    densest = max(range(len(dataset.samples)), key=lambda i: len(lipsync.interior_bilabials(
         dataset.samples[i].phones)) / dataset.samples[i].audio.duration_s)
     return Result(dataset, score_rows(dataset.samples, tracks, fps), max_diff(default, (AUDIO_TEXT, None)),
                   max_diff((PMMTALK, max(lookaheads_ms)), default), (dataset.samples[densest], tracks[densest]))
@@ -415,17 +416,17 @@ def plot_example(result: Result, path: Path, fps: float, lookahead_ms: int = DEF
                     "shaded: bilabials)", fontsize=10)
     panels = (("jawOpen", lambda c: c[:, rig.CHANNEL_INDEX["jawOpen"]]),
               ("mouthClose", lambda c: c[:, rig.CHANNEL_INDEX["mouthClose"]]),
-              ("lip aperture (metrics.lip_aperture)", lambda c: model_metrics.aperture(c, fps)))
+              ("lip aperture (rig.lip_aperture)", lambda c: curve_errors.aperture(c, fps)))
     axes = figure.subplots(len(panels), 1, sharex=True)
     for ax, (title, read) in zip(axes, panels):
-        for p in metrics.interior_bilabials(sample.phones):
+        for p in lipsync.interior_bilabials(sample.phones):
             ax.axvspan(p.start_s, p.end_s, color="tab:purple", alpha=0.15, linewidth=0)
         for name, coeffs in curves.items():
             ax.plot(times, read(coeffs), color=PLOT_COLOURS[name], linewidth=1.8 if name == "reference" else 1.2,
                     label=SHORT.get(name, name))
         ax.set_title(title, loc="left", fontsize=9)
         ax.set_ylabel("weight")
-    axes[-1].axhline(metrics.CLOSED_APERTURE, color="tab:purple", linestyle=":", linewidth=1)
+    axes[-1].axhline(lipsync.CLOSED_APERTURE, color="tab:purple", linestyle=":", linewidth=1)
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
     axes[-1].set_xlabel("time (s)")
     figure.savefig(path, dpi=100)
@@ -437,7 +438,7 @@ def plot_example(result: Result, path: Path, fps: float, lookahead_ms: int = DEF
 @contextmanager
 def one_core(cpu: int):
     """This process on CPU ``cpu`` with one torch and BLAS thread, restored afterwards."""
-    from .threads import one_thread
+    from ..threads import one_thread
 
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if affinity is not None:
@@ -502,7 +503,7 @@ def provenance(command: str, ckpt: str) -> Provenance:
     folder = checkpoint_folder(ckpt)
     digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()[:12]
     packaged = (Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / "default").resolve()
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
 
     def git(*args: str) -> str:
         try:
@@ -531,8 +532,8 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
         parts.append(f"**This report was NOT made with the shipped model** (`pmmtalk_live/data/models/default/`): "
                      f"it used `{prov.checkpoint}`. Regenerate with `make eval` once the default is installed.\n")
     parts.append(METHOD.format(shortest=shortest_ms, lookaheads=", ".join(f"{ms}" for ms in LOOKAHEADS_MS),
-                               default=DEFAULT_LOOKAHEAD_MS, fps=f"{fps:g}", closed=metrics.CLOSED_APERTURE,
-                               tolerance=model_metrics.CLOSURE_TOLERANCE_MS, seed=CORPUS_SEED))
+                               default=DEFAULT_LOOKAHEAD_MS, fps=f"{fps:g}", closed=lipsync.CLOSED_APERTURE,
+                               tolerance=curve_errors.CLOSURE_TOLERANCE_MS, seed=CORPUS_SEED))
 
     parts.append(f"## Verdict (real recordings, {DEFAULT_LOOKAHEAD_MS} ms look-ahead, no transcript)\n")
     for r in real:
@@ -555,7 +556,7 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
                         f"{m.label} {_fmt(m.key, m.of(s))}" for m in MEASURES.values()))
     parts.append("")
     sizes = "; ".join(f"{r.dataset.title}: {len(r.dataset.samples)} utterances, "
-                      f"{sum(len(metrics.interior_bilabials(s.phones)) for s in r.dataset.samples)} interior bilabials"
+                      f"{sum(len(lipsync.interior_bilabials(s.phones)) for s in r.dataset.samples)} interior bilabials"
                       for r in real)
     parts.append(LIMITS.format(shortest=shortest_ms, sizes=sizes,
                                text=TEXT_LIMIT if model.config.text_input == "visemes" else ""))
@@ -612,7 +613,7 @@ a new animator per utterance (cold: the first words of a stream), at {lookaheads
   {shortest:.0f} ms: it cannot run at a shorter look-ahead ("not available"), and at a longer one the
   extra wait cannot change its frames, it only delays them (checked in the notes under each table).
 - **phonetic, live recognition** (`LivePhoneticAnimator`): the teacher on streaming phone recognition.
-- **loudness-only jaw, live envelope**: jawOpen follows the live loudness envelope (`metrics.loudness_jaw`).
+- **loudness-only jaw, live envelope**: jawOpen follows the live loudness envelope (`lipsync.loudness_jaw`).
 - **Ablations**, offline (`model_coeffs`; the offline model with text equals the live one, see the
   notes under each table): audio + text (the default), audio only (the text branch absent, as the
   model was trained to run with modality dropout), and audio + text + visual, which cannot be
@@ -625,12 +626,12 @@ The reference is the teacher (`render_phones`) on the true phone timings: on rea
 forced alignment of the transcript (what `animate --text` gives), on the synthetic voices the
 engine's exact timings (the corpus labels). Measures:
 
-- `train.metrics.evaluate` against the reference curves: **lip error** (per frame the largest, and
+- `curve_errors.evaluate` against the reference curves: **lip error** (per frame the largest, and
   the mean, absolute error over the jaw and lip channels, averaged over frames), **closure events**
   (the reference's lip closures, aperture < {closed}, that the system also closes within
   {tolerance:.0f} ms), **jitter** (mean absolute second difference), **lag** (offset of the best
   aperture correlation; positive = late).
-- `metrics.score` against the reference phones: **bilabial closures** (interior P/B/M during which
+- `lipsync.score` against the reference phones: **bilabial closures** (interior P/B/M during which
   the aperture falls below {closed}), the **open-vowel / bilabial aperture ratio**, and the **openness
   correlation** (aperture against each phone's typical opening).
 
@@ -665,20 +666,20 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=None, help="processes for the corpus build")
     parser.add_argument("--cpu", type=int, default=0, help="core to pin to for the speed figures")
     args = parser.parse_args()
-    if not evaluation.TESTDATA.joinpath("librivox").is_dir():
-        print(f"eval: {evaluation.TESTDATA}/librivox is missing: install Debian's pocketsphinx-testdata",
+    if not sets.TESTDATA.joinpath("librivox").is_dir():
+        print(f"eval: {sets.TESTDATA}/librivox is missing: install Debian's pocketsphinx-testdata",
               file=sys.stderr)
         return 2
     started = time.perf_counter()
     try:
         model = load_model(args.ckpt)
-        prov = provenance(" ".join(["python -m pmmtalk_live.model_evaluation", *sys.argv[1:]]), args.ckpt)
+        prov = provenance(" ".join(["python -m pmmtalk_live.evaluation.model_report", *sys.argv[1:]]), args.ckpt)
     except CheckpointError as error:
         print(f"eval: {error}", file=sys.stderr)
         return 2
 
-    from .train.corpus import build_corpus
-    from .train.voices import CorpusError
+    from ..corpus import build_corpus
+    from ..corpus import CorpusError
 
     try:
         build_corpus(args.corpus, CORPUS_HOURS, jobs=args.jobs, seed=CORPUS_SEED, show_progress=False)
@@ -691,7 +692,7 @@ def main() -> int:
     for d in datasets:
         print(f"eval: {d.title} ({len(d.samples)} utterances)", file=sys.stderr)
         results.append(evaluate(model, d, args.fps))
-    speed = measure_speed(model, continuous_speech(evaluation.dev_set(), SPEED_SECONDS), args.fps, args.cpu)
+    speed = measure_speed(model, continuous_speech(sets.dev_set(), SPEED_SECONDS), args.fps, args.cpu)
 
     plots: dict[str, str] = {}
     if args.out:

@@ -1,6 +1,6 @@
 """The reference a real recording is scored against: the teacher (``render_phones``) on the forced
 alignment of its transcript, with the offline loudness, exactly as ``PhoneticAnimator.animate(audio,
-fps, text)`` gives it. Shared by the evaluation reports (``model_evaluation``, ``stream_evaluation``).
+fps, text)`` gives it. Shared by the evaluation reports (``model_report``, ``stream_report``).
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import phones
-from .animators.phonetic import render_phones
-from .audio.loudness import loudness_envelope
-from .errors import RecognizerError
-from .evaluation import Utterance
-from .tracks import Audio, Phone, num_frames_for
+from ..audio.loudness import loudness_envelope
+from ..errors import RecognizerError
+from ..phonetic import phones, render_phones
+from ..tracks import Audio, Phone, num_frames_for
+from .sets import Utterance
 
 
 @dataclass

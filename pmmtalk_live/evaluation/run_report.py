@@ -1,9 +1,9 @@
 """``pmmtalk-live eval --data DIR --ckpt RUN``: a trained model against a dataset's reference curves.
 
 Every utterance is animated whole (offline, the model's own look-ahead), at the model's frame rate,
-and compared with its reference coefficients (``train/metrics.py``): lip error (per-frame maximum and
+and compared with its reference coefficients (``curve_errors.py``): lip error (per-frame maximum and
 mean over the lip channels), vertex-space lip error when a mesh basis is given, bilabial closure rate,
-jitter, timing lag. Writes ``metrics.json`` and ``plots.png`` to the output folder.
+jitter, timing lag. Writes ``lipsync.json`` and ``plots.png`` to the output folder.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from tqdm import tqdm
 
 from .. import rig
 from ..model.checkpoint import load_run
-from .dataset import CoeffDataset, collate, load_dataset, split
-from .features import FeatureCache
-from .metrics import aperture, evaluate
+from ..dataset import load_dataset, split
+from ..train.batches import CoeffDataset, collate
+from ..train.features import FeatureCache
+from .curve_errors import aperture, evaluate
 
 
 def evaluate_run(data_dir: str | Path, ckpt: str | Path, out_dir: str | Path, *, split_name: str = "all",

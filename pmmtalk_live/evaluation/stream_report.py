@@ -1,6 +1,6 @@
 """Live lip-sync as users live it: one continuous ``serve`` session per set of real recordings.
 
-    python -m pmmtalk_live.stream_evaluation --ckpt default --out docs/stream-evaluation.md
+    python -m pmmtalk_live.evaluation.stream_report --ckpt default --out docs/stream-evaluation.md
 
 For each set (the LibriVox dev set, the held-out cards/goforward speakers, Debian's codec2-examples),
 its recordings are played back to back with ``PAUSE_S`` of silence between them (and before the
@@ -9,9 +9,9 @@ as fast as the engine takes it, so nothing is dropped), the engine in 10 ms hops
 by name (``make_live_animator``) at the default look-ahead, no transcript; one animator for the whole
 stream, never restarted. The model coefficients each frame carries are taken as the engine hands
 them on, the one track is cut back into per-recording tracks by the recordings' sample positions, and
-each is scored as ``model_evaluation`` scores utterances: ``metrics.score`` against the reference
+each is scored as ``model_report`` scores utterances: ``lipsync.score`` against the reference
 phones (forced alignment of the transcript; a recording whose alignment fails is left out, counted
-and named) and ``train.metrics.evaluate``'s lip error against the teacher's curves.
+and named) and ``curve_errors.evaluate``'s lip error against the teacher's curves.
 
 Rows: the checkpoint given (``--ckpt``), the one it replaces (``--ckpt-before``, a "before" row), the
 phonetic animator live, and a jaw that follows the live loudness envelope alone. Anything
@@ -32,14 +32,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import evaluation, metrics, rig
-from .animators import LiveAnimator, LiveCoeffs
+from .. import rig
+from ..animators import LiveAnimator, LiveCoeffs
+from ..config import ServeConfig
+from ..errors import PmmtalkError
+from ..tracks import SAMPLE_RATE_HZ, CurveTrack, num_frames_for
+from . import lipsync, sets
 from .codec2_examples import codec2_set
-from .config import ServeConfig
-from .errors import PmmtalkError
+from .curve_errors import evaluate as lip_figures
 from .reference import Sample, aligned_samples
-from .tracks import SAMPLE_RATE_HZ, CurveTrack, num_frames_for
-from .train.metrics import evaluate as lip_figures
 
 PAUSE_S = 1.5
 """Silence between two recordings of a session (and before the first): a speaker drawing breath."""
@@ -152,7 +153,7 @@ def serve_session(samples: np.ndarray, config: ServeConfig, animator: LiveAnimat
     """``samples`` through one ``ServeSession`` built from ``config`` (its input replaced by them, as a
     file read as fast as the engine takes it; no sinks, no control port, no idle layer). ``animator``
     replaces the one the session builds (tests)."""
-    from .serve import ServeSession
+    from ..serve import ServeSession
 
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "session.wav"
@@ -196,17 +197,17 @@ def systems(ckpt: str, before: str | None) -> list[System]:
 
 @dataclass
 class Row:
-    lipsync: metrics.LipSyncScores
+    lipsync: lipsync.LipSyncScores
     lip_mean_error: float
     run: LiveRun | None  # None: the loudness jaw, made from the phonetic session's activity
 
 
 def score(samples: list[Sample], tracks: list[np.ndarray], fps: float, run: LiveRun | None) -> Row:
-    """Each recording's track against its reference, pooled as ``model_evaluation`` pools them."""
-    lipsync = [metrics.score(CurveTrack(rig.MODEL_CHANNELS, t, fps), s.phones) for t, s in zip(tracks, samples)]
+    """Each recording's track against its reference, pooled as ``model_report`` pools them."""
+    per_recording = [lipsync.score(CurveTrack(rig.MODEL_CHANNELS, t, fps), s.phones) for t, s in zip(tracks, samples)]
     frames = [len(s.coeffs) for s in samples]
     lip_error = lip_figures(zip(tracks, (s.coeffs for s in samples)), fps)["lip_mean_error"]
-    return Row(metrics.pooled(lipsync, frames), lip_error, run)
+    return Row(lipsync.pooled(per_recording, frames), lip_error, run)
 
 
 @dataclass
@@ -228,7 +229,7 @@ def evaluate_set(name: str, samples: list[Sample], skipped: dict[str, str], rows
         run = serve_session(session.samples, _with_animator(config, system))
         scored[system.label] = score(samples, session.cut(run.coeffs), config.fps, run)
         if system.animator == "phonetic":
-            jaw = metrics.loudness_jaw(run.activity, config.fps).values
+            jaw = lipsync.loudness_jaw(run.activity, config.fps).values
             scored[LOUDNESS] = score(samples, session.cut(jaw), config.fps, None)
     return SetResult(name, samples, skipped, session, scored)
 
@@ -240,9 +241,9 @@ def _with_animator(config: ServeConfig, system: System) -> ServeConfig:
 # --- the sets ------------------------------------------------------------------------------------------
 
 SETS = {
-    "dev": ("Dev set: pocketsphinx-testdata LibriVox (one reader, long read sentences)", evaluation.dev_set),
+    "dev": ("Dev set: pocketsphinx-testdata LibriVox (one reader, long read sentences)", sets.dev_set),
     "held-out-real": ("Held-out real speakers: pocketsphinx-testdata cards and goforward.raw",
-                      evaluation.held_out_set),
+                      sets.held_out_set),
     "codec2": ("codec2-examples: Harvard sentences and radio amateurs, mostly 8 kHz, several speakers",
                codec2_set),
 }
@@ -280,10 +281,10 @@ def bar(result: SetResult, model_label: str, before_label: str | None) -> list[s
 
 def render(results: list[SetResult], command: str, config: ServeConfig, rows: list[System], elapsed_s: float) -> str:
     parts = [HEADER.format(command=command, elapsed=elapsed_s, fps=config.fps, lookahead=config.lookahead_ms,
-                           hop=config.hop_ms, pause=PAUSE_S, closed=metrics.CLOSED_APERTURE)]
+                           hop=config.hop_ms, pause=PAUSE_S, closed=lipsync.CLOSED_APERTURE)]
     before = next((r.label for r in rows if r.before), None)
     for r in results:
-        interior = sum(len(metrics.interior_bilabials(s.phones)) for s in r.samples)
+        interior = sum(len(lipsync.interior_bilabials(s.phones)) for s in r.samples)
         parts.append(f"## {SETS[r.name][0]}\n\n{len(r.samples)} recordings, "
                      f"{sum(s.audio.duration_s for s in r.samples):.1f} s of speech, {interior} interior bilabials; "
                      f"one session of {r.session.duration_s:.1f} s.\n")
@@ -305,8 +306,8 @@ animator for the whole stream, never restarted), at {fps} fps with {lookahead:g}
 transcript. The coefficients the engine hands on are cut back per recording at the recordings' sample
 positions and scored against the forced alignment of each transcript: bilabial closures (interior
 P/B/M whose lip aperture falls below {closed}), the open-vowel / bilabial aperture ratio, the
-openness correlation (`pmmtalk_live/metrics.py`), and the mean lip error against the teacher's curves
-(`train.metrics.evaluate`). Closures are summed over the recordings, the rest frame-weighted.
+openness correlation (`pmmtalk_live/evaluation/lipsync.py`), and the mean lip error against the teacher's curves
+(`curve_errors.evaluate`). Closures are summed over the recordings, the rest frame-weighted.
 """
 
 
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     except (PmmtalkError, OSError) as error:
         print(f"stream-eval: {error}", file=sys.stderr)
         return 2
-    command = " ".join(["python -m pmmtalk_live.stream_evaluation", *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(["python -m pmmtalk_live.evaluation.stream_report", *(sys.argv[1:] if argv is None else argv)])
     report = render(results, command, config, rows, time.perf_counter() - started)
     print(report)
     if args.out:

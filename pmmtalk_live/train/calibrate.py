@@ -29,13 +29,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..evaluation.curve_errors import closures_hit, lip_errors
 from ..model.checkpoint import CONFIG, read_config, save_config
 from ..model.gate import close_lips
 from ..model.inference import load_model
 from ..corpus import held_out_voices
 from .dataset import CoeffDataset, collate, load_dataset
 from .features import FeatureCache
-from .metrics import closures_hit, lip_errors
 
 SCALES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 GATE_THRESHOLDS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
