@@ -1,4 +1,4 @@
-"""The evaluation report's harness (``model_evaluation``) on a tiny untrained model and one short real
+"""The evaluation report's harness (``evaluation.model_report``) on a tiny untrained model and one short real
 utterance: every system row is there, the model live equals it offline with text, the plots are
 written, the held-out corpus voices load with their exact phones, and the verdict says PASS or FAIL
 as hand-made numbers deserve."""

@@ -1,4 +1,4 @@
-"""Continuous-stream evaluation (``stream_evaluation``): recordings go back to back on frame
+"""Continuous-stream evaluation (``evaluation.stream_report``): recordings go back to back on frame
 boundaries, one serve session carries them all without restarting the animator, the one track is cut
 back at the recordings' own frames, and real animators (phonetic, a packaged model) give scored rows."""
 

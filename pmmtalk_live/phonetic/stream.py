@@ -15,7 +15,7 @@ frames whose look-ahead is in --> phones within REACH_S of them (ended utterance
 (``first_frame``): a frame depends only on the phones within ``REACH_S`` of it, so where the live
 phones agree with the offline ones the frames are the same. The look-ahead is what lets a frame see
 the phones after it (anticipatory co-articulation: lips round before an "oo") and what gives the
-recogniser's best path time to settle. ``python -m pmmtalk_live.live_evaluation`` measures lip-sync
+recogniser's best path time to settle. ``python -m pmmtalk_live.evaluation.live_report`` measures lip-sync
 and speed (docs/live-animator.md).
 """
 

@@ -3,8 +3,8 @@ from which chance its closure gate closes the lips (``gate_threshold``).
 
 The decoder learns its correction at full scale, and in full it overcorrects on voices it has not
 heard: it pulls every frame towards the training voices' average mouth. After training,
-``calibrate_correction`` measures the lip error (``train.metrics.lip_errors``, per frame the largest
-over the lip channels) and the lip closures hit (``train.metrics.closures_hit``) on every utterance
+``calibrate_correction`` measures the lip error (``evaluation.curve_errors.lip_errors``, per frame the largest
+over the lip channels) and the lip closures hit (``evaluation.curve_errors.closures_hit``) on every utterance
 of the corpora's held-out voices, clean and augmented alike, at each scale in ``SCALES`` (with each
 of ``GATE_THRESHOLDS`` for a ``closure_gate`` model), and keeps the setting with the lowest lip error
 among those that close the lips at least as often as the uncorrected track (scale 0, gate off): a
