@@ -128,14 +128,14 @@ _animators: dict[tuple, object] = {}
 
 
 def _animate_task(paths: list[Path], out_dir: str, options: dict, progress) -> tuple[list, list]:
-    from .animators import make_animator
+    from .animators import DEFAULT_ANIMATOR, make_animator
     from .offline import STAGES, animate_file
 
     done, failed = [], []
     for path in paths:
         left = STAGES
         try:
-            key = (options.get("animator", "phonetic"), options.get("ckpt"), options.get("compute", "cpu"))
+            key = (options.get("animator", DEFAULT_ANIMATOR), options.get("ckpt"), options.get("compute", "cpu"))
             if key not in _animators:
                 _animators[key] = make_animator(*key)
             run = dict(options, animator=_animators[key])

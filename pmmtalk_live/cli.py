@@ -288,6 +288,12 @@ def _log_to_stderr(verbose: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .animators import ANIMATORS, DEFAULT_ANIMATOR
+    from .control import DEFAULT_PORT as DEFAULT_CONTROL_PORT
+    from .retarget import LIVE_PRESET, TAKE_PRESET
+    from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SUBJECT
+    from .stream import DEFAULT_HOP_MS, DEFAULT_MAX_BACKLOG_MS, HOP_MS_RANGE
+
     parser = argparse.ArgumentParser(
         prog="pmmtalk-live",
         description="Drive an ARKit-rigged face (MetaHuman, VRM) from speech: animate recordings "
@@ -305,10 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     text = p.add_mutually_exclusive_group()
     text.add_argument("--text", help="transcript: phones from forced alignment (more accurate)")
     text.add_argument("--text-file", metavar="FILE", help="transcript read from a UTF-8 file")
-    p.add_argument("--preset", default="arkit",
-                   help="retarget preset name or YAML file (default: arkit; metahuman for MetaHumans)")
+    p.add_argument("--preset", default=TAKE_PRESET,
+                   help=f"retarget preset name or YAML file (default: {TAKE_PRESET}; {LIVE_PRESET} for MetaHumans)")
     p.add_argument("--fps", type=int, choices=(30, 60), default=60, help="frame rate (default: 60)")
-    p.add_argument("--animator", choices=("phonetic", "pmmtalk"), default="pmmtalk",
+    p.add_argument("--animator", choices=ANIMATORS, default=DEFAULT_ANIMATOR,
                    help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
     p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                    "(default: the shipped model)")
@@ -316,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pmmtalk: where the speech encoder runs (default: cpu; cuda runs it in float16)")
     p.add_argument("--slate", help="slate name (default: from the input file name)")
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
-    p.add_argument("--subject", default="pmmtalk", help="subject name in the file name (default: pmmtalk)")
+    p.add_argument("--subject", default=DEFAULT_SUBJECT, help=f"subject name in the file name (default: {DEFAULT_SUBJECT})")
     p.add_argument("--seed", type=int, default=0, help="idle layer seed (blinks, gaze, head)")
     p.add_argument("--no-idle", action="store_true", help="no blinks, gaze or head motion")
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="several recordings: processes at a time "
@@ -407,8 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--raw-channels", type=int, metavar="N", help="stdin: channels (default 1)")
     src.add_argument("--raw-format", choices=("s16le", "s32le", "f32le"), help="stdin: sample format (default s16le)")
     anim = p.add_argument_group("animation")
-    anim.add_argument("--preset", help="retarget preset name or YAML file (default: metahuman); reloads on change")
-    anim.add_argument("--animator", choices=("phonetic", "pmmtalk"),
+    anim.add_argument("--preset", help=f"retarget preset name or YAML file (default: {LIVE_PRESET}); reloads on change")
+    anim.add_argument("--animator", choices=ANIMATORS,
                       help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
     anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                       "(default: the shipped model)")
@@ -417,24 +423,25 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--fps", type=int, choices=(30, 60), help="output frame rate (default: 60)")
     anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
                       "(default: 100; less = lower latency, less anticipation)")
-    anim.add_argument("--hop-ms", type=float, metavar="MS", help="analysis hop, 10 to 20 ms (default: 10)")
+    anim.add_argument("--hop-ms", type=float, metavar="MS", help=f"analysis hop, {HOP_MS_RANGE[0]:g} to "
+                      f"{HOP_MS_RANGE[1]:g} ms (default: {DEFAULT_HOP_MS:g})")
     anim.add_argument("--max-backlog-ms", type=float, metavar="MS", help="audio older than this when its turn "
-                      "comes is skipped and counted (default: 100)")
+                      f"comes is skipped and counted (default: {DEFAULT_MAX_BACKLOG_MS:g})")
     anim.add_argument("--no-idle", dest="idle", action="store_const", const=False, help="no blinks, gaze or head motion")
     anim.add_argument("--seed", type=int, help="idle layer seed")
     out = p.add_argument_group("outputs")
     out.add_argument("--osc", action="append", metavar="HOST:PORT[@SUBJECT]",
-                     help="OSC to the bundled Unreal plugin (repeatable; default 127.0.0.1:9000)")
+                     help=f"OSC to the bundled Unreal plugin (repeatable; default 127.0.0.1:{DEFAULT_OSC_PORT})")
     out.add_argument("--livelink", action="append", metavar="HOST:PORT[@SUBJECT]",
-                     help="Live Link Face packets for stock Unreal (repeatable; default 127.0.0.1:11111)")
+                     help=f"Live Link Face packets for stock Unreal (repeatable; default 127.0.0.1:{DEFAULT_LIVELINK_PORT})")
     out.add_argument("--no-osc", action="store_true", help="no OSC stream")
     out.add_argument("--no-livelink", action="store_true", help="no Live Link Face stream")
-    out.add_argument("--subject", help="Live Link subject name (default: pmmtalk)")
+    out.add_argument("--subject", help=f"Live Link subject name (default: {DEFAULT_SUBJECT})")
     out.add_argument("--record", metavar="DIR", help="record a take from the start into DIR (Ctrl-C closes it)")
     out.add_argument("--takes-dir", metavar="DIR", help="where /RecordStart puts takes (default: --record, else takes)")
     out.add_argument("--slate", help="slate name of recorded takes (default: live)")
     out.add_argument("--control", metavar="HOST:PORT|off",
-                     help="remote-control OSC port (default 127.0.0.1:8000; off = none)")
+                     help=f"remote-control OSC port (default 127.0.0.1:{DEFAULT_CONTROL_PORT}; off = none)")
     p.add_argument("-q", "--quiet", action="store_const", const=True, help="no status line")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=cmd_serve)

@@ -18,17 +18,16 @@ from pathlib import Path
 import yaml
 
 from . import yaml_file
+from .animators import ANIMATORS, DEFAULT_ANIMATOR
+from .control import DEFAULT_PORT as DEFAULT_CONTROL_PORT
 from .errors import ConfigError, SinkError, TakeError
+from .retarget import LIVE_PRESET
+from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SUBJECT
 from .sinks.csv_take import check_take_name
 from .sinks.osc import parse_address
+from .stream import DEFAULT_HOP_MS, DEFAULT_MAX_BACKLOG_MS, HOP_MS_RANGE
 from .yaml_file import shorten, show
 
-DEFAULT_OSC_PORT = 9000
-"""Where our Unreal plugin listens by default (docs/protocol.md)."""
-DEFAULT_LIVELINK_PORT = 11111
-"""Where stock Unreal's Apple ARKit Face Support listens (Live Link Face packets)."""
-DEFAULT_CONTROL_PORT = 8000
-"""The Live Link Face app's OSC port: tools that drive the app's recording send here."""
 MAX_CONFIG_BYTES = 1 << 20
 
 
@@ -58,8 +57,8 @@ class ServeConfig:
     raw_rate: int = 16000
     raw_channels: int = 1
     raw_format: str = "s16le"
-    preset: str = "metahuman"
-    animator: str = "pmmtalk"
+    preset: str = LIVE_PRESET
+    animator: str = DEFAULT_ANIMATOR
     ckpt: str | None = None
     """The PMMTalk model (``animator: pmmtalk``): a run folder or a packaged model name; None = the
     shipped default model."""
@@ -67,13 +66,13 @@ class ServeConfig:
     """Where the PMMTalk model's speech encoder runs: ``cpu`` or ``cuda`` / ``cuda:N``."""
     fps: int = 60
     lookahead_ms: float = 100.0
-    hop_ms: float = 10.0
-    max_backlog_ms: float = 100.0
-    subject: str = "pmmtalk"
+    hop_ms: float = DEFAULT_HOP_MS
+    max_backlog_ms: float = DEFAULT_MAX_BACKLOG_MS
+    subject: str = DEFAULT_SUBJECT
     osc: list[Destination] | None = None
-    """None = 127.0.0.1:9000, unless only ``livelink`` is given."""
+    """None = 127.0.0.1 at ``DEFAULT_OSC_PORT``, unless only ``livelink`` is given."""
     livelink: list[Destination] | None = None
-    """None = 127.0.0.1:11111, unless only ``osc`` is given."""
+    """None = 127.0.0.1 at ``DEFAULT_LIVELINK_PORT``, unless only ``osc`` is given."""
     record: str | None = None
     """Record a take from the start into this folder."""
     takes_dir: str | None = None
@@ -100,10 +99,10 @@ class ServeConfig:
 _FIELDS = {f.name: f for f in dataclasses.fields(ServeConfig)}
 COMPUTE_PATTERN = re.compile(r"cpu|cuda(:[0-9]+)?")
 """``compute``: the CPU, or a CUDA device."""
-_CHOICES = {"fps": (30, 60), "raw_format": ("s16le", "s32le", "f32le"), "animator": ("phonetic", "pmmtalk")}
+_CHOICES = {"fps": (30, 60), "raw_format": ("s16le", "s32le", "f32le"), "animator": ANIMATORS}
 _PORT_ONLY = re.compile(r"[0-9]+")
 """``--control 18006``: a port alone (ASCII digits) is a port on 127.0.0.1."""
-_RANGES = {"lookahead_ms": (0.0, 1000.0), "hop_ms": (10.0, 20.0), "max_backlog_ms": (20.0, 5000.0),
+_RANGES = {"lookahead_ms": (0.0, 1000.0), "hop_ms": HOP_MS_RANGE, "max_backlog_ms": (20.0, 5000.0),
            "raw_rate": (1000, 384000), "raw_channels": (1, 64)}
 
 

@@ -14,12 +14,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .animators import Animator, make_animator
+from .animators import DEFAULT_ANIMATOR, Animator, make_animator
 from .animators.idle import IdleLayer, IdleSettings
 from .audio.files import read_audio
 from .audio.loudness import loudness_envelope
 from .errors import AlignmentError, TakeError
+from .retarget import TAKE_PRESET
 from .retarget.preset import Preset, load_preset
+from .sinks import DEFAULT_SUBJECT
 from .sinks.csv_take import write_take
 from .tracks import Audio, CurveTrack
 STAGES = 5
@@ -61,9 +63,9 @@ def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator
 
 
 def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text: str | None = None,
-                 animator: str | Animator = "phonetic", ckpt: str | None = None, preset: str | Path = "arkit",
+                 animator: str | Animator = DEFAULT_ANIMATOR, ckpt: str | None = None, preset: str | Path = TAKE_PRESET,
                  idle: bool = True, seed: int = 0, slate: str | None = None, take: int | None = None,
-                 subject: str = "pmmtalk", show_progress: bool = True, compute: str = "cpu",
+                 subject: str = DEFAULT_SUBJECT, show_progress: bool = True, compute: str = "cpu",
                  on_stage: Callable[[str], None] | None = None) -> AnimateResult:
     """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went.
 

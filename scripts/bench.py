@@ -44,7 +44,7 @@ def long_recording(folder: Path) -> tuple[Path, str, float]:
 
 def timed(path: Path, text: str | None, out: Path) -> float:
     started = time.perf_counter()
-    animate_file(path, out, text=text, show_progress=False, preset="arkit")
+    animate_file(path, out, text=text, show_progress=False, preset="arkit", animator="phonetic")
     return time.perf_counter() - started
 
 

@@ -37,6 +37,7 @@ from ..errors import ControlError, PmmtalkError
 from ..sinks.csv_take import MAX_TAKE, check_take_name
 
 DEFAULT_PORT = 8000
+"""The Live Link Face app's OSC port: tools that drive the app's recording send here."""
 """Where the Live Link Face app listens for these commands."""
 
 MAX_DATAGRAM_BYTES = 8192

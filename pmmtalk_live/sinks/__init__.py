@@ -12,6 +12,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..tracks import CurveFrame
+from .livelinkface import DEFAULT_PORT as DEFAULT_LIVELINK_PORT
+from .osc import DEFAULT_PORT as DEFAULT_OSC_PORT
+from .osc import DEFAULT_SUBJECT
+
+__all__ = ["Sink", "DEFAULT_OSC_PORT", "DEFAULT_LIVELINK_PORT", "DEFAULT_SUBJECT"]
 
 
 class Sink(Protocol):

@@ -41,6 +41,7 @@ from .osc import DEFAULT_SUBJECT, UdpSink
 
 PACKET_VERSION = 6
 DEFAULT_PORT = 11111
+"""Where stock Unreal's Apple ARKit Face Support listens (Live Link Face packets)."""
 """Unreal's ``LiveLinkPublishingPort`` default."""
 
 BLENDSHAPE_COUNT = rig.NUM_LIVE_LINK_FACE

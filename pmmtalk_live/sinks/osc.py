@@ -43,7 +43,9 @@ PROTOCOL_VERSION = 1
 NAMES_ADDRESS = "/pmmtalk/names"
 FRAME_ADDRESS = "/pmmtalk/frame"
 DEFAULT_PORT = 9000
+"""Where our Unreal plugin listens by default (docs/protocol.md)."""
 DEFAULT_SUBJECT = "pmmtalk"
+"""The Live Link subject name when none is given (``--subject``), for every sink and take."""
 
 MAX_DATAGRAM_BYTES = 1472
 """Ethernet MTU (1500) minus IPv4 (20) and UDP (8) headers: larger datagrams fragment on real networks."""
