@@ -171,7 +171,7 @@ def _say_if_lookahead_raised(asked_ms: float, animator) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train.dataset import load_dataset
+    from .dataset import load_dataset
     from .train.features import FeatureCache
     from .train.trainer import read_config_for_run, train
 
@@ -231,8 +231,7 @@ def _run_folder(ckpt: str) -> Path:
 
 
 def cmd_dataset(args: argparse.Namespace) -> int:
-    from .train import importers
-    from .train.dataset import DATASET_FILE, DatasetError, create_dataset
+    from .dataset import DATASET_FILE, DatasetError, create_dataset, importers
 
     for path in (args.takes, args.csv, args.json, args.audio):
         if path and not Path(path).exists():

@@ -27,7 +27,7 @@ import torch
 from pmmtalk_live.model.config import ModelConfig, paper_config
 from pmmtalk_live.model.pmmtalk import PMMTalk
 from pmmtalk_live.tracks import Audio, num_frames_for
-from pmmtalk_live.train.dataset import collate
+from pmmtalk_live.train.batches import collate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "pmmtalk_live" / "data" / "example.wav"
 

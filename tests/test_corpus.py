@@ -20,7 +20,7 @@ from pmmtalk_live.tracks import SAMPLE_RATE_HZ, Audio, Phone, num_frames_for
 from pmmtalk_live.corpus import build as corpus, espeak, voices
 from pmmtalk_live.corpus.build import (FPS, Recipe, build_corpus, held_out_voices, make_utterance, plan_voices,
                                        recipe)
-from pmmtalk_live.train.dataset import load_dataset, read_coeffs_file
+from pmmtalk_live.dataset import load_dataset, read_coeffs_file
 from pmmtalk_live.corpus.texts import sentences, to_pinyin
 from pmmtalk_live.corpus.voices import VOICE_BY_NAME, CorpusError, SynthRequest, Voice, synthesize
 

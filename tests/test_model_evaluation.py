@@ -17,7 +17,7 @@ from pmmtalk_live import evaluation
 from pmmtalk_live.evaluation import lipsync as metrics, model_report as me
 from pmmtalk_live.model.pmmtalk import PMMTalk
 from pmmtalk_live.corpus import CORPUS_FILE
-from pmmtalk_live.train.dataset import write_utterance
+from pmmtalk_live.dataset import write_utterance
 
 from .test_model_filterbank import small_config
 

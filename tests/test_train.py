@@ -15,7 +15,7 @@ import yaml
 from safetensors.numpy import load_file
 
 from pmmtalk_live.tracks import Audio, num_frames_for
-from pmmtalk_live.train.dataset import create_dataset, write_utterance
+from pmmtalk_live.dataset import create_dataset, write_utterance
 from pmmtalk_live.train.trainer import TrainError, read_train_config, train
 
 from .conftest import REPO

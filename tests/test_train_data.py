@@ -12,10 +12,11 @@ from pmmtalk_live import rig
 from pmmtalk_live.model.config import WORD_DIM, tiny_config
 from pmmtalk_live.sinks.csv_take import write_take
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, num_frames_for
-from pmmtalk_live.train.dataset import (COEFFS_HEADER, CoeffDataset, DatasetError, collate, create_dataset,
-                                        load_dataset, read_coeffs, split, write_utterance)
-from pmmtalk_live.train.importers import (channel_for, import_arkit_csv, import_arkit_json,
-                                          import_live_link_face_takes)
+from pmmtalk_live.dataset import (COEFFS_HEADER, DatasetError, create_dataset, load_dataset, read_coeffs, split,
+                                  write_utterance)
+from pmmtalk_live.dataset.importers import (channel_for, import_arkit_csv, import_arkit_json,
+                                            import_live_link_face_takes)
+from pmmtalk_live.train.batches import CoeffDataset, collate
 
 JAW = rig.CHANNEL_INDEX["jawOpen"]
 

@@ -41,8 +41,8 @@ import yaml
 from ..audio.loudness import loudness_envelope
 from ..audio.resample import resample
 from ..phonetic.coarticulation import render_phones
+from ..dataset import AUDIO_FILE, UTTERANCES, create_dataset, write_utterance
 from ..tracks import SAMPLE_RATE_HZ, Audio, num_frames_for
-from ..train.dataset import AUDIO_FILE, UTTERANCES, create_dataset, write_utterance
 from .augment import (CLEAN_SHARE, GAIN_RANGE_DB, RT60_RANGE_S, SILENCE_RANGE_S, SNR_RANGE_DB, SPEED_RANGE,
                       apply_chain, draw_chain, pad_silence, speed_factor_grid, speed_perturb, spoken_span)
 from .espeak import spoken_text

@@ -34,7 +34,8 @@ from ..model.checkpoint import CONFIG, read_config, save_config
 from ..model.gate import close_lips
 from ..model.inference import load_model
 from ..corpus import held_out_voices
-from .dataset import CoeffDataset, collate, load_dataset
+from ..dataset import load_dataset
+from .batches import CoeffDataset, collate
 from .features import FeatureCache
 
 SCALES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)

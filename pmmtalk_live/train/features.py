@@ -22,7 +22,7 @@ import numpy as np
 from ..audio.files import read_audio
 from ..model.config import ModelConfig
 from ..tracks import SAMPLE_RATE_HZ, num_frames_for
-from .dataset import Utterance
+from ..dataset import Utterance
 
 
 class FeatureCache:

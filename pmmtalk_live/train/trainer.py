@@ -208,7 +208,7 @@ def load_splits(data_dirs: Sequence[str | Path], settings: TrainSettings) -> tup
     """(train, validation) utterances of one or more datasets. A synthetic corpus holds its
     held-out voices out (``corpus.yaml``); other datasets are split by utterance (``val_fraction``)."""
     from ..corpus import CORPUS_FILE, held_out_voices
-    from .dataset import load_dataset, split
+    from ..dataset import load_dataset, split
 
     train_utts, val_utts = [], []
     for data_dir in data_dirs:
@@ -245,7 +245,7 @@ def train(data_dir: str | Path | Sequence[str | Path], config_path: str | Path |
     ``steps``: stop at this step (the run's own plan stays in its config: run again to go on).
     ``features``: per-utterance pseudo-text / pseudo-visual features (see ``CoeffDataset``).
     """
-    from .dataset import CoeffDataset, collate
+    from .batches import CoeffDataset, collate
 
     out_dir = Path(out_dir)
     ranks, device = _start_processes()

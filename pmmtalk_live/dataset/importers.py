@@ -28,7 +28,7 @@ from ..audio.files import read_audio
 from ..errors import AudioInputError, TakeError
 from ..sinks.csv_take import read_take
 from ..timecode import parse_timecode
-from .dataset import DatasetError, check_utterance_id, write_utterance
+from .folder import DatasetError, check_utterance_id, write_utterance
 
 TIME_COLUMNS = ("time_s", "time", "timestamp", "timecode", "t", "seconds", "frame_time")
 """Names (any case) of the column that gives each row's time, in order of preference."""
