@@ -3,7 +3,7 @@
 Every utterance is animated whole (offline, the model's own look-ahead), at the model's frame rate,
 and compared with its reference coefficients (``curve_errors.py``): lip error (per-frame maximum and
 mean over the lip channels), vertex-space lip error when a mesh basis is given, bilabial closure rate,
-jitter, timing lag. Writes ``lipsync.json`` and ``plots.png`` to the output folder.
+jitter, timing lag. Writes ``metrics.json`` and ``plots.png`` to the output folder.
 """
 
 from __future__ import annotations
