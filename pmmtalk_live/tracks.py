@@ -1,4 +1,4 @@
-"""The hand-offs between stages: timed phones, mono audio, and curve tracks.
+"""The hand-offs between stages: timed phones, mono audio, curve tracks, and their live forms.
 
 Every stage takes and returns one of these, so offline (``animate``) and live (``serve``) use the
 same stages. Shapes and units are part of the contract.
@@ -145,6 +145,24 @@ class AudioBlock:
     @property
     def end_sample(self) -> int:
         return self.start_sample + len(self.samples)
+
+
+@dataclass(frozen=True)
+class LiveCoeffs:
+    """Frames a live animator has finished: frame numbers ``first_frame .. first_frame + n - 1``.
+
+    coeffs: float32 (n, 32) over ``rig.MODEL_CHANNELS``, in 0..1.
+    activity: float32 (n,) in 0..1, how much speech there is (the loudness envelope); it livens the
+        idle layer (faster blinks, more head motion).
+    """
+
+    first_frame: int
+    coeffs: np.ndarray
+    activity: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.coeffs)
 
 
 @dataclass(frozen=True)

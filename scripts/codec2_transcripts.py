@@ -34,7 +34,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pmmtalk_live.evaluation.codec2_examples import CODEC2_FOLDER, YAML_PATH, read_recording  # noqa: E402
-from pmmtalk_live.phones import words_in_dictionary  # noqa: E402
+from pmmtalk_live.phonetic import words_in_dictionary  # noqa: E402
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ  # noqa: E402
 
 RECORDINGS = {  # file under CODEC2_FOLDER -> its sample rate in Hz (raw files have no header)

@@ -10,7 +10,7 @@ import yaml
 
 from pmmtalk_live.evaluation import codec2_examples as c2
 from pmmtalk_live.errors import EvalDataError
-from pmmtalk_live.phones import words_in_dictionary
+from pmmtalk_live.phonetic import words_in_dictionary
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ
 
 

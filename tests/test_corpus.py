@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
-from pmmtalk_live.animators.phonetic import render_phones
 from pmmtalk_live.audio.loudness import loudness_envelope
-from pmmtalk_live.phones import ARPABET, align_phones, words_in_dictionary
+from pmmtalk_live.phonetic import ARPABET, align_phones, render_phones, words_in_dictionary
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ, Audio, Phone, num_frames_for
 from pmmtalk_live.corpus import build as corpus, espeak, voices
 from pmmtalk_live.corpus.build import (FPS, Recipe, build_corpus, held_out_voices, make_utterance, plan_voices,

@@ -8,10 +8,11 @@ import pytest
 
 from pmmtalk_live.evaluation import live_report as live_evaluation
 from pmmtalk_live.animators import make_live_animator
-from pmmtalk_live.animators.live_phonetic import MAX_UTTERANCE_S, LivePhoneticAnimator
-from pmmtalk_live.animators.phonetic import REACH_S, render_phones
+from pmmtalk_live.animators.live_phonetic import LivePhoneticAnimator
 from pmmtalk_live.audio.loudness import LiveLoudness, frame_levels_db, loudness_envelope
 from pmmtalk_live.evaluation import dev_set
+from pmmtalk_live.phonetic import REACH_S, render_phones
+from pmmtalk_live.phonetic.stream import MAX_UTTERANCE_S
 from pmmtalk_live.tracks import SAMPLE_RATE_HZ, Phone, num_frames_for
 
 RATE = SAMPLE_RATE_HZ

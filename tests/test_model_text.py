@@ -10,7 +10,7 @@ from pmmtalk_live.errors import RecognizerError
 from pmmtalk_live.model.config import PHONE_INDEX, WORD_DIM, tiny_config
 from pmmtalk_live.model.encoders.text import TextEncoder, WordEncoder, text_frames
 from pmmtalk_live.model.recognizers import TimedWord, Transcript, make_recognizer
-from pmmtalk_live.phones import ARPABET
+from pmmtalk_live.phonetic import ARPABET
 from pmmtalk_live.tracks import Phone, num_frames_for
 from tests.conftest import EXAMPLE_TEXT
 

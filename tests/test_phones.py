@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pmmtalk_live import phones
+from pmmtalk_live.phonetic import phones
 from pmmtalk_live.errors import AlignmentError, RecognizerError
 from pmmtalk_live.tracks import Audio
 from tests.conftest import EXAMPLE_TEXT

@@ -1,12 +1,18 @@
-"""The phonetic animator on hand-made phone lists: poses, co-articulation, lip seal, loudness."""
+"""The phonetic core on hand-made phone lists: poses, co-articulation, lip seal, loudness; and its place
+below the animators and the model."""
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pmmtalk_live import rig
-from pmmtalk_live.animators.phonetic import VISEME_OF_PHONE, DIPHTHONGS, render_phones
+from pmmtalk_live.phonetic import DIPHTHONGS, VISEME_OF_PHONE, render_phones
 from pmmtalk_live.evaluation.lipsync import PHONE_OPENNESS, lip_aperture
 from pmmtalk_live.tracks import Phone
+
+PACKAGE = Path(rig.__file__).parent
 
 
 def phone_list(spec, start=0.3):
@@ -107,3 +113,28 @@ def test_loudness_scales_the_opening():
 def test_empty_phone_list_is_neutral():
     track = render_phones([], 10, 60)
     assert track.values.shape == (10, 32) and not track.values.any()
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every pmmtalk_live module a file imports, at any depth (function-level imports included)."""
+    package = ["pmmtalk_live", *path.relative_to(PACKAGE).parent.parts]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+            module = ".".join(p for p in (base, node.module) if p)
+            found |= {module} | {f"{module}.{a.name}" for a in node.names}
+    return {m for m in found if m.startswith("pmmtalk_live.")}
+
+
+DAEMON = ("animators", "stream", "sinks", "control", "serve", "cli")
+
+
+@pytest.mark.parametrize("folder, above", [("phonetic", DAEMON + ("model",)), ("model", DAEMON)])
+def test_the_phonetic_core_and_the_model_never_import_the_animators(folder, above):
+    """The model library and the corpus labeller need the phonetic core, not the daemon's animators."""
+    for path in sorted((PACKAGE / folder).rglob("*.py")):
+        upward = {m for m in imported_modules(path) if m.split(".")[1] in above}
+        assert not upward, f"{path.relative_to(PACKAGE)} imports {sorted(upward)}"

@@ -12,12 +12,11 @@ Two shapes of the same job:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from ..tracks import Audio, CurveTrack
+from ..tracks import Audio, CurveTrack, LiveCoeffs
 
 ANIMATORS = ("phonetic", "pmmtalk")
 DEFAULT_ANIMATOR = "pmmtalk"
@@ -31,24 +30,6 @@ class Animator(Protocol):
     def animate(self, audio: Audio, fps: float, text: str | None = None) -> CurveTrack:
         """The 32 coefficients of a whole recording, one frame per 1/fps s from the first sample."""
         ...
-
-
-@dataclass(frozen=True)
-class LiveCoeffs:
-    """Frames a live animator has finished: frame numbers ``first_frame .. first_frame + n - 1``.
-
-    coeffs: float32 (n, 32) over ``rig.MODEL_CHANNELS``, in 0..1.
-    activity: float32 (n,) in 0..1, how much speech there is (the loudness envelope); it livens the
-        idle layer (faster blinks, more head motion).
-    """
-
-    first_frame: int
-    coeffs: np.ndarray
-    activity: np.ndarray
-
-    @property
-    def num_frames(self) -> int:
-        return len(self.coeffs)
 
 
 class LiveAnimator(Protocol):

@@ -20,8 +20,7 @@ from .. import rig
 from ..audio.loudness import LiveLoudness
 from ..model.inference import StreamSession, animate, interpolate, latency_s, load_model, model_positions, set_compute
 from ..model.pmmtalk import PMMTalk
-from ..tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, num_frames_for
-from . import LiveCoeffs
+from ..tracks import SAMPLE_RATE_HZ, Audio, CurveTrack, LiveCoeffs, num_frames_for
 
 
 HOP_SAMPLES = SAMPLE_RATE_HZ // 100

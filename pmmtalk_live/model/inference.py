@@ -125,7 +125,7 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
     batch = Batch(audio=torch.from_numpy(samples)[None], audio_lengths=torch.tensor([len(samples)]),
                   frame_mask=torch.ones(1, num_frames, dtype=torch.bool), styles=torch.tensor([style]))
     if model.text is not None and config.text_input == "visemes":
-        from ..phones import align_phones
+        from ..phonetic import align_phones
         from .live_text import viseme_track
 
         phones = None  # recognised live, as in training; a transcript's alignment replaces them

@@ -1,6 +1,6 @@
 """The ``visemes`` pseudo-text: the streaming phone recogniser's co-articulated viseme track.
 
-    audio hops --LivePhoneticAnimator (streaming pocketsphinx -> render_phones)--> (n, 32) + activity (n,)
+    audio hops --phonetic.VisemeStream (streaming pocketsphinx -> render_phones)--> (n, 32) + activity (n,)
         --> visemes (n, VISEME_DIM) per model frame, final once the frame's look-ahead is in
 
 Live, the recogniser's phones for a frame are only known once some audio after it has been heard, and
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..animators.live_phonetic import HOP_SAMPLES, LivePhoneticAnimator
-from ..animators.phonetic import render_phones
+from ..phonetic import HOP_SAMPLES, VisemeStream, render_phones
 from ..tracks import Phone
 from .config import VISEME_DIM, ModelConfig
 
@@ -41,7 +40,7 @@ class LiveVisemes:
     def __init__(self, config: ModelConfig, decoder=None):
         """``decoder``: an earlier stream's pocketsphinx decoder to reuse (``release_decoder``)."""
         self.config = config
-        self.animator = LivePhoneticAnimator(config.fps, text_lookahead_s(config), decoder=decoder)
+        self.stream = VisemeStream(config.fps, text_lookahead_s(config), decoder=decoder)
         self._rows = np.zeros((0, VISEME_DIM), np.float32)  # frames from _first on
         self._first = 0
 
@@ -51,15 +50,15 @@ class LiveVisemes:
         return self._first + len(self._rows)
 
     def push(self, samples: np.ndarray) -> None:
-        self._take(self.animator.process(samples))
+        self._take(self.stream.process(samples))
 
     def release_decoder(self):
         """Hand the recogniser's decoder to the next stream (a gap in the audio starts one)."""
-        return self.animator.recogniser.release_decoder()
+        return self.stream.recogniser.release_decoder()
 
     def flush(self) -> None:
         """End of stream: every frame up to the last sample becomes ready."""
-        self._take(self.animator.flush())
+        self._take(self.stream.flush())
 
     def frames(self, first_frame: int, num_frames: int) -> dict[str, np.ndarray]:
         """{"visemes": (num_frames, VISEME_DIM)} for frames ``first_frame ..`` (all ready)."""

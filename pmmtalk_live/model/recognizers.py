@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..errors import RecognizerError
-from ..phones import align_phones, recognize_phones, words_in_dictionary
+from ..phonetic import align_phones, recognize_phones, words_in_dictionary
 from ..tracks import SAMPLE_RATE_HZ, Audio, Phone
 
 WHISPER_WINDOW_S = 30.0

@@ -1,4 +1,4 @@
-"""The phonetic animator: timed phones -> the 32 model coefficients, with co-articulation.
+"""Co-articulation: timed phones -> the 32 model coefficients (``render_phones``).
 
 Each phone becomes one or two *segments* (diphthongs glide between two targets). A segment has a
 target pose over the 32 channels (its viseme's pose) and a dominance function over time (Cohen and
@@ -14,8 +14,9 @@ Two things no average can do are added on top:
 - **Loudness**: the opening shapes scale with the audio envelope, so shouting opens wider than
   murmuring, and a voice that fades fades the mouth with it.
 
-``render_phones`` is the whole animator as a pure function of a timed phone list: the teacher that
-labels synthetic training data, and the function the live engine feeds with streaming phones.
+``render_phones`` is a pure function of a timed phone list: the phonetic animator (offline and live,
+``animators/``), the teacher that labels synthetic training data, the evaluation's reference, and the
+model's ``visemes`` pseudo-text all render through it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import rig
-from ..audio.loudness import loudness_envelope
-from ..tracks import Audio, CurveTrack, Phone, num_frames_for
+from ..tracks import CurveTrack, Phone
 
 # --- the visemes -------------------------------------------------------------------------------
 
@@ -260,32 +260,3 @@ def render_phones(phones: list[Phone], num_frames: int, fps: float,
     coeffs[:, _CLOSE] = np.maximum(coeffs[:, _CLOSE], seal * coeffs[:, _JAW])
     coeffs[:, _OPENING_IDX[1:]] *= (1.0 - seal)[:, None]
     return CurveTrack(rig.MODEL_CHANNELS, np.clip(coeffs, 0.0, 1.0), fps)
-
-
-# --- the animator -----------------------------------------------------------------------------------
-
-class PhoneticAnimator:
-    """Speech -> 32 coefficients through pocketsphinx phones and ``render_phones``.
-
-    With a transcript the phones come from forced alignment; without one, from phone recognition.
-    """
-
-    name = "phonetic"
-
-    def __init__(self, use_loudness: bool = True):
-        self.use_loudness = use_loudness
-
-    def phones(self, audio: Audio, text: str | None = None) -> list[Phone]:
-        from .. import phones
-
-        if text and text.strip():
-            return phones.align_phones(audio, text)
-        return phones.recognize_phones(audio)
-
-    def animate(self, audio: Audio, fps: float, text: str | None = None) -> CurveTrack:
-        """The whole recording's coefficients at ``fps``, one frame per 1/fps s from the first sample."""
-        num_frames = num_frames_for(audio.duration_s, fps)
-        loudness = None
-        if self.use_loudness:
-            loudness = loudness_envelope(audio.samples, audio.sample_rate_hz, fps, num_frames)
-        return render_phones(self.phones(audio, text), num_frames, fps, loudness)

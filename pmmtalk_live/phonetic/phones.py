@@ -17,8 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import AlignmentError, RecognizerError
-from .tracks import SAMPLE_RATE_HZ, Audio, Phone
+from ..errors import AlignmentError, RecognizerError
+from ..tracks import SAMPLE_RATE_HZ, Audio, Phone
 
 FRAME_S = 0.01
 """pocketsphinx reports times in 10 ms frames."""

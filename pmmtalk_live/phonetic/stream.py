@@ -1,7 +1,7 @@
-"""The live phonetic animator: streaming phone recognition -> co-articulated visemes, hop by hop.
+"""Streaming phone recognition -> co-articulated visemes, hop by hop (``PhoneStream``, ``VisemeStream``).
 
-The offline phonetic animator (``phonetic.py``) sees a whole recording; this one sees 10 ms hops and
-must hand out each frame once its look-ahead is in, never to change it again. Per hop:
+Offline, ``render_phones`` sees the phones of a whole recording; live, ``VisemeStream`` sees 10 ms hops
+and must hand out each frame once its look-ahead is in, never to change it again. Per hop:
 
 ```
 hop (160 samples) --> LiveLoudness (causal envelope; is this hop quiet?)
@@ -11,7 +11,7 @@ frames whose look-ahead is in --> phones within REACH_S of them (ended utterance
                                   utterance's best partial segmentation) --> render_phones --> LiveCoeffs
 ```
 
-``render_phones`` is the offline animator's own function, run on a window of frames
+``render_phones`` is the offline renderer itself, run on a window of frames
 (``first_frame``): a frame depends only on the phones within ``REACH_S`` of it, so where the live
 phones agree with the offline ones the frames are the same. The look-ahead is what lets a frame see
 the phones after it (anticipatory co-articulation: lips round before an "oo") and what gives the
@@ -27,12 +27,11 @@ from importlib.resources import files
 
 import numpy as np
 
-from .. import phones as phone_source
 from .. import rig
 from ..audio.loudness import LiveLoudness, level_db
-from ..tracks import SAMPLE_RATE_HZ, Phone, num_frames_for
-from . import LiveCoeffs
-from .phonetic import REACH_S, render_phones
+from ..tracks import SAMPLE_RATE_HZ, LiveCoeffs, Phone, num_frames_for
+from .coarticulation import REACH_S, render_phones
+from .phones import FRAME_S, new_phone_decoder, normalize_label
 
 HOP_SAMPLES = SAMPLE_RATE_HZ // 100
 """10 ms: pocketsphinx's frame shift, the engine's hop, and the step of the pause logic."""
@@ -76,7 +75,7 @@ class PhoneStream:
         """``decoder``: a pocketsphinx decoder to reuse (``release_decoder`` of an earlier stream: no
         utterance open), keeping the cepstral mean it adapted; None = a new one, primed."""
         reused = decoder is not None
-        self.decoder = decoder if reused else phone_source.new_phone_decoder()
+        self.decoder = decoder if reused else new_phone_decoder()
         self.done: list[Phone] = []  # ended utterances and pauses, in time order
         self.utterance_start: int | None = None  # stream sample; None while idle
         self.pause_start = 0  # stream sample where the current pause began (while idle)
@@ -161,14 +160,14 @@ class PhoneStream:
         ``from_s`` on), the last phone held on to ``until``: the best path ends about 5 frames
         (50 ms) before the audio, which the feature computation still holds back."""
         offset = self.utterance_start / SAMPLE_RATE_HZ
-        from_frame = (from_s - offset) / phone_source.FRAME_S - 1
+        from_frame = (from_s - offset) / FRAME_S - 1
         out: list[Phone] = []
         for seg in self.decoder.seg() or ():  # None before the first frame is decoded
             if seg.end_frame < from_frame:
                 continue
-            start = offset + seg.start_frame * phone_source.FRAME_S
-            end = offset + (seg.end_frame + 1) * phone_source.FRAME_S
-            out.append(Phone(phone_source.normalize_label(seg.word), start, end))
+            start = offset + seg.start_frame * FRAME_S
+            end = offset + (seg.end_frame + 1) * FRAME_S
+            out.append(Phone(normalize_label(seg.word), start, end))
         until_s = until / SAMPLE_RATE_HZ
         if out and out[-1].end_s < until_s:
             out[-1] = Phone(out[-1].label, out[-1].start_s, until_s)
@@ -185,7 +184,7 @@ def _primed_cmn(seconds: float) -> str:
     with wave.open(str(files("pmmtalk_live") / "data" / "example.wav")) as wav:
         assert (wav.getframerate(), wav.getsampwidth(), wav.getnchannels()) == (SAMPLE_RATE_HZ, 2, 1)
         pcm = wav.readframes(int(seconds * SAMPLE_RATE_HZ))
-    decoder = phone_source.new_phone_decoder()
+    decoder = new_phone_decoder()
     decoder.start_utt()
     hop_bytes = 2 * HOP_SAMPLES
     for i in range(0, len(pcm), hop_bytes):
@@ -198,8 +197,12 @@ def _pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
-class LivePhoneticAnimator:
-    """The ``LiveAnimator`` of the phonetic animator: 16 kHz audio in, finished frames out.
+class VisemeStream:
+    """Streaming co-articulated visemes: 16 kHz audio in, finished frames of the 32 coefficients out.
+
+    It keeps the ``animators.LiveAnimator`` contract (``process``/``skip``/``flush``; frame k is
+    finished once audio up to k / fps + lookahead_s is in): the live phonetic animator is this stream
+    under a name, and the model's ``visemes`` pseudo-text (``model.live_text``) is its output.
 
     fps: output frame rate; frame k shows stream time k / fps.
     lookahead_s: audio after a frame's time that must be in before the frame is finished (its
@@ -209,12 +212,10 @@ class LivePhoneticAnimator:
 
     Building one takes about 0.15 s (the acoustic model; the first in a process 0.3 s, priming
     included): build it before the stream starts. A call costs about 0.7 ms of CPU per 10 ms of audio.
-    Not thread-safe: call ``process``/``skip``/``flush`` from one thread (one animator per stream;
-    several animators may run in parallel threads). Memory stays bounded: the audio kept is the
+    Not thread-safe: call ``process``/``skip``/``flush`` from one thread (one per audio stream;
+    several may run in parallel threads). Memory stays bounded: the audio kept is the
     look-ahead plus a 30 ms window, the phones those within ``REACH_S`` and the current utterance.
     """
-
-    name = "phonetic"
 
     def __init__(self, fps: float, lookahead_s: float = 0.1, prime_s: float = PRIME_S, decoder=None):
         if fps <= 0 or lookahead_s < 0:
@@ -278,4 +279,4 @@ class LivePhoneticAnimator:
 
     def _check_open(self) -> None:
         if self._flushed:
-            raise RuntimeError("the stream was flushed; build a new animator for the next one")
+            raise RuntimeError("the stream was flushed; build a new stream for the next one")

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ...errors import RecognizerError
-from ...phones import normalize_label
+from ...phonetic import normalize_label
 from ..config import PHONE_INDEX, PHONES, VISEME_DIM, WORD_DIM, ModelConfig
 from ..recognizers import Transcript, load_pretrained
 
