@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .animators import DEFAULT_ANIMATOR, Animator, make_animator
-from .animators.idle import IdleLayer, IdleSettings
+from .animators.idle import IDLE_OFF, IdleLayer
 from .audio.files import read_audio
 from .audio.loudness import loudness_envelope
 from .errors import AlignmentError, TakeError
@@ -53,7 +53,7 @@ def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator
         animator = make_animator(animator, ckpt)
     coeffs = animator.animate(audio, fps, text)
     _tell(on_stage, "idle layer")
-    settings = preset.idle if idle else IdleSettings(blinks=False, gaze=False, head=False)
+    settings = preset.idle if idle else IDLE_OFF
     # speaking livens the idle layer: blinks come faster, the head moves more
     activity = loudness_envelope(audio.samples, audio.sample_rate_hz, fps, coeffs.num_frames)
     idle_track = IdleLayer(settings, fps, seed=seed).render(coeffs.num_frames, activity=activity)

@@ -23,7 +23,9 @@ from .sinks.csv_take import check_take_name
 from .sinks.livelinkface import LiveLinkFaceSink
 from .sinks.osc import OscSink, format_address
 from .sinks.take_recorder import TakeRecorder
-from .stream.engine import Engine, EngineSummary, Outputs
+from .sinks.outputs import Outputs
+from .stream.engine import Engine, EngineSummary
+from .threads import use_one_thread
 from .stream.stats import LiveStats, StatusPrinter
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,9 @@ class ServeSession:
             self.source = open_source(config.input, device=device, realtime=not config.fast, loop=config.loop,
                                       raw_rate_hz=config.raw_rate, raw_channels=config.raw_channels,
                                       raw_format=config.raw_format)
-            if config.animator == "pmmtalk":
-                from .threads import use_one_thread
-
-                # A few frames per hop is too little work to share: idle torch and BLAS workers would
-                # spin on the other cores or stall behind Unreal (threads.py; scripts/bench_live.py).
-                use_one_thread()
+            # The live process computes on one thread whatever the animator: a few frames per hop is too
+            # little work to share, and idle torch/BLAS workers would spin or stall behind Unreal (threads.py).
+            use_one_thread()
             animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0, config.ckpt,
                                           config.compute)
         except BaseException:

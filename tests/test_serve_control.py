@@ -31,7 +31,8 @@ from pmmtalk_live.retarget.watch import PresetWatcher
 from pmmtalk_live.serve import ServeSession
 from pmmtalk_live.sinks.csv_take import read_take
 from pmmtalk_live.sinks.livelinkface import LiveLinkFaceSink
-from pmmtalk_live.stream.engine import Engine, Outputs
+from pmmtalk_live.sinks.outputs import Outputs
+from pmmtalk_live.stream.engine import Engine
 
 from .conftest import EXAMPLE_WAV
 from .test_serve import CLI, osc_frames, osc_names

@@ -52,6 +52,9 @@ class IdleSettings:
     """Multiplies the head sway amplitude."""
 
 
+IDLE_OFF = IdleSettings(blinks=False, gaze=False, head=False)
+"""No idle motion (``--no-idle``)."""
+
 BLINK_MIN_GAP_S = 0.5
 """The eyes stay open at least this long between two blinks (double blinks aside)."""
 BLINK_MEAN_WAIT_S = 3.1

@@ -20,6 +20,10 @@ __all__ = ["Sink", "DEFAULT_OSC_PORT", "DEFAULT_LIVELINK_PORT", "DEFAULT_SUBJECT
 
 
 class Sink(Protocol):
+    subject: str
+    """The Live Link subject its frames carry (remote ``/ChangeSubject`` may change it)."""
+    description: str
+    """One line for the serve banner, e.g. "OSC to 127.0.0.1:9000, subject 'pmmtalk'"."""
     sent: int
     """Datagrams (or rows) delivered."""
     errors: int

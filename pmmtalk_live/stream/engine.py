@@ -28,10 +28,11 @@ import numpy as np
 
 from .. import rig
 from ..animators import LiveAnimator, LiveCoeffs
-from ..animators.idle import IdleLayer, IdleSettings
+from ..audio.sources import Source
+from ..animators.idle import IDLE_OFF, IdleLayer, IdleSettings
 from ..retarget.preset import SOURCE_INDEX, Preset
 from ..retarget.watch import PresetWatcher
-from ..sinks.take_recorder import TakeRecorder
+from ..sinks.outputs import Outputs
 from ..tracks import SAMPLE_RATE_HZ, AudioBlock, CurveFrame
 from .stats import LiveStats, StatusPrinter
 
@@ -47,53 +48,6 @@ CAPTURE_HISTORY_S = 3.0
 
 _MODEL_COLUMNS = np.array([SOURCE_INDEX[c] for c in rig.MODEL_CHANNELS])
 _IDLE_COLUMNS = np.array([SOURCE_INDEX[c] for c in rig.IDLE_CHANNELS])
-_IDLE_OFF = IdleSettings(blinks=False, gaze=False, head=False)
-
-
-class Outputs:
-    """Where frames go: the network sinks (changed at runtime by remote commands) and the take
-    recorder. ``send`` runs on the engine thread; the other methods may run on any thread."""
-
-    def __init__(self, sinks: list | None = None, recorder: TakeRecorder | None = None) -> None:
-        self._lock = threading.Lock()
-        self._sinks = list(sinks or [])
-        self.recorder = recorder
-        self.streaming = True
-        """False after ``/LiveLinkStreamStop``: the network sinks get nothing, recording goes on."""
-
-    @property
-    def sinks(self) -> list:
-        with self._lock:
-            return list(self._sinks)
-
-    def add(self, sink) -> None:
-        with self._lock:
-            self._sinks.append(sink)
-
-    def remove_where(self, predicate) -> list:
-        """Remove (and close) the sinks ``predicate`` picks; returns them."""
-        with self._lock:
-            gone = [s for s in self._sinks if predicate(s)]
-            self._sinks = [s for s in self._sinks if not predicate(s)]
-        for sink in gone:
-            sink.close()
-        return gone
-
-    def send(self, frame: CurveFrame) -> None:
-        with self._lock:
-            sinks = self._sinks if self.streaming else ()
-            for sink in sinks:
-                sink.send(frame)
-        if self.recorder is not None:
-            self.recorder.add_frame(frame)
-
-    def close(self) -> None:
-        with self._lock:
-            sinks, self._sinks = self._sinks, []
-        for sink in sinks:
-            sink.close()
-        if self.recorder is not None:
-            self.recorder.close()
 
 
 @dataclass
@@ -112,7 +66,7 @@ class Engine:
     ``run`` does all the work on the calling thread; other threads talk to it through ``Outputs``,
     ``request_preset`` and ``next_frame``."""
 
-    def __init__(self, source, animator: LiveAnimator, presets: PresetWatcher, outputs: Outputs, *,
+    def __init__(self, source: Source, animator: LiveAnimator, presets: PresetWatcher, outputs: Outputs, *,
                  hop_ms: float = DEFAULT_HOP_MS, max_backlog_ms: float = DEFAULT_MAX_BACKLOG_MS,
                  idle: bool = True, seed: int = 0, stats: LiveStats | None = None,
                  status: StatusPrinter | None = None, status_extra=None) -> None:
@@ -228,8 +182,7 @@ class Engine:
         self._captures.append((block.start_sample, block.capture_time_s))
         while len(self._captures) > 2 and self._captures[1][0] < block.start_sample - CAPTURE_HISTORY_S * SAMPLE_RATE_HZ:
             self._captures.popleft()
-        if self.outputs.recorder is not None:
-            self.outputs.recorder.add_audio(block.start_sample, block.samples, block.input)
+        self.outputs.record_audio(block)
         samples = block.samples
         if block.start_sample < self._next_sample:  # overlaps audio already seen
             samples = samples[self._next_sample - block.start_sample:]
@@ -302,8 +255,8 @@ class Engine:
             self._use_preset(preset)
 
     def _take_columns_differ(self, preset: Preset) -> bool:
-        writer = self.outputs.recorder.writer if self.outputs.recorder is not None else None
-        return writer is not None and set(preset.output_names) != set(writer.curve_names)
+        columns = self.outputs.recording_curves
+        return columns is not None and set(preset.output_names) != set(columns)
 
     def _use_preset(self, preset: Preset) -> None:
         self.presets.adopt(preset)
@@ -313,7 +266,7 @@ class Engine:
         log.info("preset %s in use (%d curves)", preset.name, len(self._names))
 
     def _idle_settings(self, preset: Preset) -> IdleSettings:
-        return preset.idle if self._idle_enabled else _IDLE_OFF
+        return preset.idle if self._idle_enabled else IDLE_OFF
 
 
 def _capture_time(captures, sample: int) -> float:
