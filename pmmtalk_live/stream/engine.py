@@ -90,7 +90,6 @@ class Engine:
         self._preset_lock = threading.Lock()
         self._held_preset: Preset | None = None
         """A preset file edited to other curves during a take: used once the take stops."""
-        self._held_preset_logged: Preset | None = None
         self._hop_buffer = np.zeros(0, np.float32)
         self._next_sample = 0
         """The stream sample the engine expects next (blocks before it were seen)."""
@@ -239,18 +238,17 @@ class Engine:
     def _poll_presets(self) -> None:
         with self._preset_lock:
             preset, self._pending_preset = self._pending_preset, None
+        edited = self.presets.poll()
         if preset is not None:
             self._held_preset = None  # a preset asked for replaces an edit waiting for the take's end
-        reloaded = self.presets.poll() or self._held_preset
-        self._held_preset = None
-        if reloaded is not None and self._take_columns_differ(reloaded):
+        waiting, self._held_preset = edited or self._held_preset, None
+        if waiting is not None and self._take_columns_differ(waiting):
             # the take's columns are fixed at its start: other curves would record as zeros
-            if reloaded is not self._held_preset_logged:
+            if edited is not None:
                 log.warning("preset %s: the edited file has other curves than the take being recorded; "
-                            "it is taken up when the take stops", reloaded.name)
-                self._held_preset_logged = reloaded
-            self._held_preset, reloaded = reloaded, None
-        preset = preset or reloaded
+                            "it is taken up when the take stops", waiting.name)
+            self._held_preset, waiting = waiting, None
+        preset = preset or waiting
         if preset is not None:
             self._use_preset(preset)
 
