@@ -113,7 +113,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 _SERVE_OPTIONS = ("input", "device", "fast", "loop", "raw_rate", "raw_channels", "raw_format", "preset",
                   "animator", "ckpt", "compute", "fps", "lookahead_ms", "hop_ms", "max_backlog_ms", "subject", "osc", "livelink",
-                  "record", "takes_dir", "slate", "control", "idle", "seed", "quiet")
+                  "record", "takes_dir", "slate", "control", "studio", "idle", "seed", "quiet")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -159,6 +159,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"pmmtalk-live: error: take {take.csv_path} stopped after {take.rows} frames, valid up to "
               f"there: {take.error}", file=sys.stderr)
     return 1 if session.failed_takes else 0
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    from .config import parse_studio
+    from .studio import StudioServer
+    from .studio.takes import take_file
+
+    _log_to_stderr(verbose=args.verbose)
+    where = parse_studio(args.address, "--address")
+    path = Path(args.take)
+    if path.is_dir():
+        folder, name = path, None
+    else:
+        folder, name = path.parent, take_file(path.parent, path.name, ".csv").name  # TakeError: one line
+    server = StudioServer(where.host, where.port, takes_folder=folder, open_take=name)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        server.start()
+        print(f"studio: open {server.url} in a browser ({'take ' + name if name else 'takes in ' + str(folder)}); "
+              "Ctrl-C stops", file=sys.stderr)
+        stop.wait()
+    finally:
+        server.close()
+    return 0
 
 
 def _say_if_lookahead_raised(asked_ms: float, animator) -> None:
@@ -289,6 +315,8 @@ def _log_to_stderr(verbose: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .animators import ANIMATORS, DEFAULT_ANIMATOR
     from .control import DEFAULT_PORT as DEFAULT_CONTROL_PORT
+    from .studio import DEFAULT_HOST as STUDIO_HOST
+    from .studio import DEFAULT_PORT as DEFAULT_STUDIO_PORT
     from .retarget import LIVE_PRESET, TAKE_PRESET
     from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SUBJECT
     from .stream import DEFAULT_HOP_MS, DEFAULT_MAX_BACKLOG_MS, HOP_MS_RANGE
@@ -441,9 +469,22 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--slate", help="slate name of recorded takes (default: live)")
     out.add_argument("--control", metavar="HOST:PORT|off",
                      help=f"remote-control OSC port (default 127.0.0.1:{DEFAULT_CONTROL_PORT}; off = none)")
+    out.add_argument("--studio", nargs="?", const="on", metavar="HOST:PORT",
+                     help=f"the studio web page: watch the face, meters, tune the preset live "
+                          f"(default address {STUDIO_HOST}:{DEFAULT_STUDIO_PORT}; docs/studio.md)")
     p.add_argument("-q", "--quiet", action="store_const", const=True, help="no status line")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("studio", help="play recorded takes in the studio web page (face, audio, scrubbing)",
+                       description="Serve the studio page for recorded takes: open a take's CSV (its WAV plays "
+                                   "with it) or a takes folder, then open the printed address in a browser. "
+                                   "For a live session use `serve --studio`.")
+    p.add_argument("take", metavar="TAKE.csv|DIR", help="a take (…_raw.csv) or a folder of takes")
+    p.add_argument("--address", default=f"{STUDIO_HOST}:{DEFAULT_STUDIO_PORT}", metavar="HOST:PORT",
+                   help=f"where the page is served (default: {STUDIO_HOST}:{DEFAULT_STUDIO_PORT})")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.set_defaults(func=cmd_studio)
     return parser
 
 

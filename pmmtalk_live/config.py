@@ -25,6 +25,8 @@ from .retarget import LIVE_PRESET
 from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SUBJECT
 from .sinks.csv_take import check_take_name
 from .sinks.osc import parse_address
+from .studio import DEFAULT_HOST as STUDIO_HOST
+from .studio import DEFAULT_PORT as DEFAULT_STUDIO_PORT
 from .stream import DEFAULT_HOP_MS, DEFAULT_MAX_BACKLOG_MS, HOP_MS_RANGE
 from .yaml_file import shorten, show
 
@@ -80,6 +82,8 @@ class ServeConfig:
     slate: str = "live"
     control: Destination | None = field(default_factory=lambda: Destination("127.0.0.1", DEFAULT_CONTROL_PORT))
     """The remote-control port; None = off."""
+    studio: Destination | None = None
+    """The studio page's address (``--studio``); None = no page."""
     idle: bool = True
     seed: int = 0
     quiet: bool = False
@@ -126,21 +130,33 @@ def parse_control(value, what: str) -> Destination | None:
     """The remote-control port: ``off`` (any case; false in YAML) for none, a bare ``PORT`` for
     127.0.0.1:PORT, ``HOST:PORT``, ``[IPv6]:PORT``, a bare ``HOST`` (port 8000) or a mapping
     ``{host, port}``. Port 0 picks a free one. Raises ConfigError."""
+    return _listen_address(value, DEFAULT_CONTROL_PORT, what, "the control port")
+
+
+def parse_studio(value, what: str) -> Destination | None:
+    """The studio page's address, written as ``parse_control`` reads the control port's (``on`` or
+    true: 127.0.0.1 at ``studio.DEFAULT_PORT``)."""
+    if value is True or (isinstance(value, str) and value.strip().lower() == "on"):
+        value = f"{STUDIO_HOST}:{DEFAULT_STUDIO_PORT}"
+    return _listen_address(value, DEFAULT_STUDIO_PORT, what, "the studio")
+
+
+def _listen_address(value, default_port: int, what: str, role: str) -> Destination | None:
     if value is None or value is False or (isinstance(value, str) and value.strip().lower() == "off"):
         return None
     if isinstance(value, dict):
         if not set(value) <= {"host", "port"} or "host" not in value:
             raise ConfigError(f"{what}: a mapping needs host (and port), got keys {sorted(map(str, value))}")
-        host, port = str(value["host"]), value.get("port", DEFAULT_CONTROL_PORT)
+        host, port = str(value["host"]), value.get("port", default_port)
         value = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ConfigError(f"{what}: expected HOST:PORT or off, got {str(value).lower()[:40]}")
     text = str(value).strip()
     if "@" in text:
-        raise ConfigError(f"{what} {text}: the control port has no subject")
+        raise ConfigError(f"{what} {text}: {role} has no subject")
     if _PORT_ONLY.fullmatch(text):
         text = f"127.0.0.1:{text}"
-    return Destination(*_address(text, DEFAULT_CONTROL_PORT, what, listen=True))
+    return Destination(*_address(text, default_port, what, listen=True))
 
 
 def _address(text: str, default_port: int, what: str, listen: bool = False) -> tuple[str, int]:
@@ -196,6 +212,8 @@ def _convert(name: str, value, what: str):
         return _destinations(value, DEFAULT_LIVELINK_PORT, what)
     if name == "control":
         return parse_control(value, what)
+    if name == "studio":
+        return parse_studio(value, what)
     default = _FIELDS[name].default
     if isinstance(default, bool):
         if not isinstance(value, bool):

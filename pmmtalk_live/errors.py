@@ -39,3 +39,7 @@ class ConfigError(PmmtalkError):
 
 class EvalDataError(PmmtalkError):
     """An evaluation set's recordings are not on this machine (a Debian package not installed)."""
+
+
+class StudioError(PmmtalkError):
+    """The studio page's server cannot start (port in use, bad address), or a request it refuses."""

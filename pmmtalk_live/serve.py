@@ -2,7 +2,8 @@
 
     audio source (mic | file | stdin) --> Engine (live animator, idle layer, preset) --> Outputs:
         OSC to our Unreal plugin, Live Link Face packets for stock Unreal, the take recorder
-    remote-control port (OSC, the Live Link Face app's commands) --> this session (ControlTarget)
+    remote-control port (OSC, the Live Link Face app's commands) --> Commands --> this session (ControlTarget)
+    studio page (--studio: face preview, meters, preset tuning) <-- a StudioFeed sink; its commands --> Commands
 
 Everything that can fail on a user's mistake (a preset, a host, a port in use, a device, a takes
 folder) is checked before the first audio is read, each with one clear line.
@@ -15,9 +16,9 @@ import threading
 
 from .animators import make_live_animator
 from .config import ServeConfig
-from .control.remote import MAX_LIVELINK_ADDRESSES, ControlServer
+from .control.remote import MAX_LIVELINK_ADDRESSES, Commands, ControlServer
 from .errors import PresetError, SinkError
-from .retarget.preset import load_preset
+from .retarget.preset import Preset, load_preset
 from .retarget.watch import PresetWatcher
 from .sinks.csv_take import check_take_name
 from .sinks.livelinkface import LiveLinkFaceSink
@@ -53,6 +54,9 @@ class ServeSession:
         self.stats = LiveStats()
         self.source = None
         self.control = None
+        self.studio = None
+        self.commands = Commands(self)
+        """The remote-control commands, one at a time, for the control port and the studio page."""
         try:
             osc, livelink = config.destinations()
             for dest in osc:
@@ -63,7 +67,8 @@ class ServeSession:
                 self._add_sink(LiveLinkFaceSink(dest.host, dest.port, subject=dest.subject or self.subject),
                                dest.subject)
             if config.control is not None:
-                self.control = ControlServer(self, host=config.control.host, port=config.control.port)
+                self.control = ControlServer(self, host=config.control.host, port=config.control.port,
+                                             commands=self.commands)
             device = int(config.device) if config.device is not None and str(config.device).isdigit() else config.device
             self.source = open_source(config.input, device=device, realtime=not config.fast, loop=config.loop,
                                       raw_rate_hz=config.raw_rate, raw_channels=config.raw_channels,
@@ -80,6 +85,23 @@ class ServeSession:
         self.engine = Engine(self.source, animator, self.presets, self.outputs, hop_ms=config.hop_ms,
                              max_backlog_ms=config.max_backlog_ms, idle=config.idle, seed=config.seed,
                              stats=self.stats, status=status, status_extra=self._status_extra)
+        if config.studio is not None:
+            try:
+                self.studio = self._open_studio(config.studio.host, config.studio.port)
+            except BaseException:
+                self.close()
+                raise
+
+    def _open_studio(self, host: str, port: int):
+        from .studio import LiveStudio, StudioFeed, StudioServer
+
+        feed = StudioFeed()
+        self.outputs.add(feed)
+        return StudioServer(host, port, live=LiveStudio(self, feed), takes_folder=self.recorder.folder)
+
+    @property
+    def recorder(self) -> TakeRecorder:
+        return self.outputs.recorder
 
     def _add_sink(self, sink, own_subject: str | None) -> None:
         if own_subject:
@@ -98,6 +120,8 @@ class ServeSession:
         if self.control is not None:
             host, port = self.control.address
             lines.append(f"remote control: OSC on {host}:{port} (Live Link Face commands, /Preset)")
+        if self.studio is not None:
+            lines.append(f"studio: open {self.studio.url} in a browser (face, meters, preset tuning)")
         lines.append(f"takes: {self.outputs.recorder.folder.absolute()}"
                      + (" (recording from the start)" if self.config.record else " (on /RecordStart)"))
         return lines
@@ -106,12 +130,16 @@ class ServeSession:
         """Serve until the input ends or ``stop`` is set; the take (if any) is closed at the end."""
         if self.control is not None:
             self.control.start()
+        if self.studio is not None:
+            self.studio.start()
         if self.config.record:
             self.record_start(None, None)
         return self.engine.run(stop)
 
     def close(self) -> None:
         """Stop the control port and the source, finish the take, close the sinks. Safe to call twice."""
+        if self.studio is not None:
+            self.studio.close()
         if self.control is not None:
             self.control.close()
         if self.source is not None:
@@ -194,7 +222,11 @@ class ServeSession:
         self.outputs.streaming = on
 
     def set_preset(self, name: str) -> None:
-        preset = load_preset(name)  # raises PresetError: the preset in use stays
+        self.use_preset(load_preset(name))  # raises PresetError: the preset in use stays
+
+    def use_preset(self, preset: Preset) -> None:
+        """Run ``preset`` from the next hop on (a remote ``/Preset``, a studio edit); PresetError when
+        the take being recorded or a sink cannot take its curves (the preset in use stays)."""
         writer = self.outputs.recorder.writer
         if writer is not None and set(preset.output_names) != set(writer.curve_names):
             # the take's columns are fixed at its start: other curves would record as zeros

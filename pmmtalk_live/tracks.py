@@ -175,6 +175,8 @@ class CurveFrame:
     capture_time_s: ``time.monotonic()`` when the audio at the frame's time entered the microphone.
     wall_time_s: the same instant as Unix time (``time.time()`` scale): OSC timetags and timecode.
     names: curve names (the preset's output names); values: float32, shape (len(names),).
+    sources: the source channels the preset mixed them from, float32 (len(rig.SOURCE_CHANNELS),) in that
+        order, or None (a frame not made by the engine); monitors show them, the network sinks do not.
     """
 
     number: int
@@ -183,6 +185,7 @@ class CurveFrame:
     wall_time_s: float
     names: tuple[str, ...]
     values: np.ndarray
+    sources: np.ndarray | None = None
 
     @property
     def time_s(self) -> float:

@@ -24,6 +24,8 @@ DEBIAN_PACKAGES=(
   pulseaudio             # a virtual microphone (pipe source) for the live path's tests and benchmark
   pulseaudio-utils
   libasound2-plugins     # ALSA's pulse plugin: PortAudio reaches PulseAudio through it
+  chromium               # a real browser for the studio page's tests (headless)
+  chromium-driver        # ... driven by Selenium through chromedriver
 )
 
 missing=()

@@ -118,7 +118,7 @@ class ControlTarget(Protocol):
         """Switch to the preset with this bare name; raises PresetError if it cannot load (the old one stays)."""
 
 
-class _Rejected(Exception):
+class CommandRefused(ControlError):
     """A command refused before it reached the target; the message is the one-line reason."""
 
 
@@ -198,10 +198,10 @@ def _shown(value: Any) -> str:
 
 
 def _arguments(args: list[Any], least: int, most: int, usage: str) -> list[Any]:
-    """``args`` padded with None up to ``most``; _Rejected unless there are ``least`` to ``most``."""
+    """``args`` padded with None up to ``most``; CommandRefused unless there are ``least`` to ``most``."""
     if not least <= len(args) <= most:
         wanted = f"{least}" if least == most else f"{least} to {most}"
-        raise _Rejected(f"takes {wanted} argument{'s' if most != 1 else ''} ({usage or 'none'}), got {len(args)}")
+        raise CommandRefused(f"takes {wanted} argument{'s' if most != 1 else ''} ({usage or 'none'}), got {len(args)}")
     return args + [None] * (most - len(args))
 
 
@@ -217,7 +217,7 @@ def _whole_number(value: Any, what: str, low: int, high: int) -> int:
     elif isinstance(value, str) and _DIGITS.fullmatch(value):
         number = int(value)
     if number is None or not low <= number <= high:
-        raise _Rejected(f"{what} {_shown(value)} is not a whole number {low}..{high}")
+        raise CommandRefused(f"{what} {_shown(value)} is not a whole number {low}..{high}")
     return number
 
 
@@ -232,9 +232,9 @@ def _ip(value: Any) -> str:
     except ValueError:
         ip = None
     if ip is None:
-        raise _Rejected(f"{_shown(value)} is not an IP address")
+        raise CommandRefused(f"{_shown(value)} is not an IP address")
     if ip.is_unspecified:
-        raise _Rejected(f"{ip} is not an address to send to")
+        raise CommandRefused(f"{ip} is not an address to send to")
     return str(ip)
 
 
@@ -244,7 +244,7 @@ def _name(value: Any, what: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise _Rejected(f"{what} {_shown(value)} is not a string")
+        raise CommandRefused(f"{what} {_shown(value)} is not a string")
     return check_take_name(value, what)
 
 
@@ -252,7 +252,7 @@ def _preset_name(value: Any) -> str:
     # A bare name only: a path would let the network load (and quote in errors) any YAML file.
     if (not isinstance(value, str) or not _PRESET_NAME.fullmatch(value) or ".." in value
             or value.endswith((".yaml", ".yml"))):
-        raise _Rejected(f"preset {_shown(value)} is not a bare preset name "
+        raise CommandRefused(f"preset {_shown(value)} is not a bare preset name "
                         "(letters, digits, '_', '-', '.', spaces; no path, no .yaml)")
     return value
 
@@ -286,6 +286,74 @@ class _LogThrottle:
         log.log(level, message)
 
 
+def carry_out(target: ControlTarget, address: str, args: list[Any]) -> tuple[str, list[Any]] | None:
+    """Carry out one session command (everything but ``/OSCSetSendTarget``, which belongs to a port):
+    check the arguments, then call the target. Returns the reply (address, args) or None.
+
+    Raises CommandRefused, or whatever the target raises.
+    """
+    match address:
+        case "/AddLiveLinkAddress":
+            ip, port = _arguments(args, 2, 2, "ip port")
+            target.add_livelink_address(_ip(ip), _port(port))
+        case "/ClearAllLiveLinkAddresses":
+            _arguments(args, 0, 0, "")
+            target.clear_livelink_addresses()
+        case "/LiveLinkSubject":
+            (name,) = _arguments(args, 1, 1, "name")
+            target.set_subject(_name(name, "subject"))
+        case "/LiveLinkStreamStart" | "/LiveLinkStreamStop":
+            _arguments(args, 0, 0, "")
+            target.set_streaming(address == "/LiveLinkStreamStart")
+        case "/Slate":
+            (name,) = _arguments(args, 1, 1, "name")
+            target.set_slate(_name(name, "slate"))
+        case "/Take":
+            (number,) = _arguments(args, 1, 1, "number")
+            target.set_take(_whole_number(number, "take", 0, MAX_TAKE))
+        case "/RecordStart":
+            slate, take = _arguments(args, 0, 2, "[slate [take]]")
+            slate = None if slate is None else _name(slate, "slate")
+            take = None if take is None else _whole_number(take, "take", 0, MAX_TAKE)
+            return "/RecordStartConfirm", [str(target.record_start(slate, take))]
+        case "/RecordStop":
+            _arguments(args, 0, 0, "")
+            stopped = target.record_stop()
+            if stopped is None:
+                raise CommandRefused("not recording")
+            timecode, csv_path, audio_path = stopped
+            return "/RecordStopConfirm", [str(timecode), os.fspath(csv_path), os.fspath(audio_path)]
+        case "/Preset":
+            (name,) = _arguments(args, 1, 1, "name")
+            target.set_preset(_preset_name(name))
+        case "/BatteryQuery":
+            _arguments(args, 0, 0, "")
+            return "/Battery", [BATTERY_LEVEL]
+        case "/ThermalsQuery":
+            _arguments(args, 0, 0, "")
+            return "/Thermals", [THERMAL_STATE]
+        case "/Transport":
+            raise CommandRefused("not supported: pmmtalk-live does not send files over the network; "
+                            "takes are in its takes folder")
+        case _:
+            raise CommandRefused("unknown command")
+    return None
+
+
+class Commands:
+    """The session commands of one target, carried out one at a time whichever port asks (the OSC
+    remote-control port, the studio page): one implementation, one lock."""
+
+    def __init__(self, target: ControlTarget) -> None:
+        self.target = target
+        self._lock = threading.Lock()
+
+    def run(self, address: str, args: list[Any]) -> tuple[str, list[Any]] | None:
+        """``carry_out`` under the lock; raises CommandRefused or the target's PmmtalkError."""
+        with self._lock:
+            return carry_out(self.target, address, args)
+
+
 # --- the server: a socket and a thread ------------------------------------------------------------
 
 
@@ -301,10 +369,12 @@ class ControlServer:
     - ``garbage``: datagrams that are not OSC (dropped, no reply).
     """
 
-    def __init__(self, target: ControlTarget, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+    def __init__(self, target: ControlTarget, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                 commands: Commands | None = None) -> None:
         """``host``: the address to listen on; 127.0.0.1 keeps the port to this machine, 0.0.0.0 opens
-        it to the network (see docs/remote-control.md, Security). ``port``: 0 picks a free one."""
-        self._target = target
+        it to the network (see docs/remote-control.md, Security). ``port``: 0 picks a free one.
+        ``commands``: the session's ``Commands`` when another port (the studio) shares them."""
+        self._commands = commands or Commands(target)
         self.commands = 0
         self.rejected = 0
         self.garbage = 0
@@ -401,7 +471,7 @@ class ControlServer:
         self._last_sender = sender
         try:
             reply = self._carry_out(address, args)
-        except (_Rejected, PmmtalkError) as error:
+        except (CommandRefused, PmmtalkError) as error:
             reason = _one_line(str(error))
         except Exception as error:
             reason = _one_line(f"internal error: {type(error).__name__}: {error}")
@@ -421,66 +491,19 @@ class ControlServer:
         self._send(("/Error", [shown, reason]), sender)
 
     def _carry_out(self, address: str, args: list[Any]) -> tuple[str, list[Any]] | None:
-        """Check the arguments, then call the target. Returns the reply (address, args) or None.
-
-        Raises _Rejected, or whatever the target raises.
-        """
-        target = self._target
-        match address:
-            case "/OSCSetSendTarget":
-                ip, port = _arguments(args, 2, 2, "ip port")
-                self._reply_to = (self._reply_ip(ip), _port(port))
-            case "/AddLiveLinkAddress":
-                ip, port = _arguments(args, 2, 2, "ip port")
-                target.add_livelink_address(_ip(ip), _port(port))
-            case "/ClearAllLiveLinkAddresses":
-                _arguments(args, 0, 0, "")
-                target.clear_livelink_addresses()
-            case "/LiveLinkSubject":
-                (name,) = _arguments(args, 1, 1, "name")
-                target.set_subject(_name(name, "subject"))
-            case "/LiveLinkStreamStart" | "/LiveLinkStreamStop":
-                _arguments(args, 0, 0, "")
-                target.set_streaming(address == "/LiveLinkStreamStart")
-            case "/Slate":
-                (name,) = _arguments(args, 1, 1, "name")
-                target.set_slate(_name(name, "slate"))
-            case "/Take":
-                (number,) = _arguments(args, 1, 1, "number")
-                target.set_take(_whole_number(number, "take", 0, MAX_TAKE))
-            case "/RecordStart":
-                slate, take = _arguments(args, 0, 2, "[slate [take]]")
-                slate = None if slate is None else _name(slate, "slate")
-                take = None if take is None else _whole_number(take, "take", 0, MAX_TAKE)
-                return "/RecordStartConfirm", [str(target.record_start(slate, take))]
-            case "/RecordStop":
-                _arguments(args, 0, 0, "")
-                stopped = target.record_stop()
-                if stopped is None:
-                    raise _Rejected("not recording")
-                timecode, csv_path, audio_path = stopped
-                return "/RecordStopConfirm", [str(timecode), os.fspath(csv_path), os.fspath(audio_path)]
-            case "/Preset":
-                (name,) = _arguments(args, 1, 1, "name")
-                target.set_preset(_preset_name(name))
-            case "/BatteryQuery":
-                _arguments(args, 0, 0, "")
-                return "/Battery", [BATTERY_LEVEL]
-            case "/ThermalsQuery":
-                _arguments(args, 0, 0, "")
-                return "/Thermals", [THERMAL_STATE]
-            case "/Transport":
-                raise _Rejected("not supported: pmmtalk-live does not send files over the network; "
-                                "takes are in its takes folder")
-            case _:
-                raise _Rejected("unknown command")
-        return None
+        """The reply to one command (None: no reply); the send target is this port's own, every
+        other command is the session's (``Commands``)."""
+        if address == "/OSCSetSendTarget":
+            ip, port = _arguments(args, 2, 2, "ip port")
+            self._reply_to = (self._reply_ip(ip), _port(port))
+            return None
+        return self._commands.run(address, args)
 
     def _reply_ip(self, value: Any) -> str:
         ip = _ip(value)
         if (self._family == socket.AF_INET6) != (ipaddress.ip_address(ip).version == 6):
             listening = "IPv6" if self._family == socket.AF_INET6 else "IPv4"
-            raise _Rejected(f"replies leave from an {listening} socket; {ip} is not an {listening} address")
+            raise CommandRefused(f"replies leave from an {listening} socket; {ip} is not an {listening} address")
         return ip
 
     def _send(self, reply: tuple[str, list[Any]], sender: tuple[str, int]) -> None:

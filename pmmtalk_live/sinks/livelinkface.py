@@ -102,25 +102,16 @@ def encode_packet(device_id: str, subject: str, frame_number: int, sub_frame: fl
             + _VALUES.pack(BLENDSHAPE_COUNT, *values))
 
 
-class LiveLinkFaceSink(UdpSink):
-    """Sends each frame as a Live Link Face packet (one datagram) to stock Unreal.
+class WireOrder:
+    """Puts frames' curves in Live Link Face wire order by name, ignoring case (``jawOpen`` fills
+    ``JawOpen``); remembers the mapping while the names stay the same."""
 
-    ``device_id`` defaults to ``device_id_for(subject)``. It stays the same when ``subject`` is changed
-    at runtime, as the app's does: Unreal then drops the old subject and shows the new one.
-    ``sent`` counts packets, ``errors`` failed sends.
-    """
-
-    def __init__(self, host: str, port: int = DEFAULT_PORT, *, subject: str = DEFAULT_SUBJECT,
-                 device_id: str | None = None):
-        self.device_id = device_id_for(subject) if device_id is None else device_id
-        if not self.device_id or len(self.device_id.encode("utf-8")) > MAX_DEVICE_ID_BYTES:
-            raise SinkError(f"Live Link device id {self.device_id!r} must be 1..{MAX_DEVICE_ID_BYTES} UTF-8 bytes")
-        super().__init__(host, port, "Live Link", subject)
+    def __init__(self) -> None:
         self._names: tuple[str, ...] | None = None
         self._source_index = np.zeros(0, np.intp)
         self._wire_index = np.zeros(0, np.intp)
 
-    def wire_values(self, frame: CurveFrame) -> np.ndarray:
+    def values(self, frame: CurveFrame) -> np.ndarray:
         """The frame's curves in wire order: float32 shape (61,), 0 for missing names and non-finite values."""
         if frame.names != self._names:
             self._names = frame.names
@@ -135,6 +126,27 @@ class LiveLinkFaceSink(UdpSink):
         values[self._wire_index] = np.asarray(frame.values, np.float32)[self._source_index]
         values[~np.isfinite(values)] = 0.0
         return values
+
+
+class LiveLinkFaceSink(UdpSink):
+    """Sends each frame as a Live Link Face packet (one datagram) to stock Unreal.
+
+    ``device_id`` defaults to ``device_id_for(subject)``. It stays the same when ``subject`` is changed
+    at runtime, as the app's does: Unreal then drops the old subject and shows the new one.
+    ``sent`` counts packets, ``errors`` failed sends.
+    """
+
+    def __init__(self, host: str, port: int = DEFAULT_PORT, *, subject: str = DEFAULT_SUBJECT,
+                 device_id: str | None = None):
+        self.device_id = device_id_for(subject) if device_id is None else device_id
+        if not self.device_id or len(self.device_id.encode("utf-8")) > MAX_DEVICE_ID_BYTES:
+            raise SinkError(f"Live Link device id {self.device_id!r} must be 1..{MAX_DEVICE_ID_BYTES} UTF-8 bytes")
+        super().__init__(host, port, "Live Link", subject)
+        self._wire_order = WireOrder()
+
+    def wire_values(self, frame: CurveFrame) -> np.ndarray:
+        """The frame's curves in wire order: float32 shape (61,), 0 for missing names and non-finite values."""
+        return self._wire_order.values(frame)
 
     def send(self, frame: CurveFrame) -> None:
         frame_number, sub_frame = frame_time(frame.wall_time_s, frame.fps)

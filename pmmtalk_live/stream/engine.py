@@ -122,6 +122,13 @@ class Engine:
             self._pending_preset = preset
 
     @property
+    def next_preset(self) -> Preset:
+        """The preset from the next hop on: a requested one, else the one in use."""
+        with self._preset_lock:
+            pending = self._pending_preset
+        return pending if pending is not None else self.presets.preset
+
+    @property
     def next_output_names(self) -> tuple[str, ...]:
         """The curve names from the next hop on: a requested preset's, else ``output_names``."""
         with self._preset_lock:
@@ -228,7 +235,8 @@ class Engine:
             source_frame[_IDLE_COLUMNS] = self._idle.step(float(out.activity[i]))
             values = self._retargeter.step(source_frame)
             capture_s = _capture_time(self._captures, round(number * SAMPLE_RATE_HZ / self.fps))
-            frame = CurveFrame(number, self.fps, capture_s, self._wall_offset_s + capture_s, self._names, values)
+            frame = CurveFrame(number, self.fps, capture_s, self._wall_offset_s + capture_s, self._names, values,
+                               source_frame.copy())
             self.outputs.send(frame)
             self.stats.frame_sent(time.monotonic() - capture_s)
         self._next_frame = out.first_frame + out.num_frames
