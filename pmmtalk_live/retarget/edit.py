@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 
 from ruamel.yaml import YAML
+import yaml
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 from ruamel.yaml.error import YAMLError
 
 from .. import yaml_file
@@ -208,7 +210,21 @@ def _merge(tree: CommentedMap, changes: dict) -> None:
                 tree[key] = current
             _merge(current, value)
         else:
-            tree[key] = value
+            tree[key] = _as_written(value)
+
+
+def _as_written(value):
+    """A JSON value as YAML text must carry it: a string that PyYAML (YAML 1.1, what reads presets)
+    would read as something else (``yes``, ``1e3``, ``~``) is quoted, so text stays text."""
+    if isinstance(value, list):
+        return [_as_written(item) for item in value]
+    if isinstance(value, str):
+        try:
+            same = yaml.safe_load(value) == value
+        except yaml.YAMLError:
+            same = False
+        return value if same else SingleQuotedScalarString(value)
+    return value
 
 
 def _flow_siblings(tree: CommentedMap) -> bool:

@@ -67,6 +67,7 @@ class StudioServer:
         self._view = FrameView()
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
+        self._pusher: asyncio.Task | None = None
         self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
         self._loop.run_until_complete(self._runner.setup())
         try:
@@ -110,10 +111,12 @@ class StudioServer:
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         if self.live is not None:
-            self._loop.create_task(self._push())
+            self._pusher = self._loop.create_task(self._push())
         self._loop.run_forever()
 
     async def _shutdown(self) -> None:
+        if self._pusher is not None:
+            self._pusher.cancel()
         for ws in list(self._sockets):
             await ws.close()
         await self._runner.cleanup()
