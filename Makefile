@@ -5,7 +5,7 @@ CLI := $(VENV)/bin/pmmtalk-live
 SETUP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: setup demo test bench eval model clean
+.PHONY: setup demo studio test bench eval model clean
 
 setup: $(SETUP)
 
@@ -20,6 +20,11 @@ demo: $(SETUP)
 	$(CLI) plot $(OUT)/demo/*_raw.csv -o $(OUT)/demo/take.png
 	@echo "demo: take and plot in $(OUT)/demo"
 
+# The face in a browser, no Unreal: the bundled recording looped live with the studio page
+# (http://127.0.0.1:8470/, docs/studio.md); Ctrl-C stops.
+studio: $(SETUP)
+	$(CLI) serve --input pmmtalk_live/data/example.wav --loop --studio --no-osc --no-livelink --control off
+
 # pytest exits 5 when it collects no tests: that is a failure here, as any non-zero code is.
 test: $(SETUP)
 	$(PY) -m pytest -q
@@ -31,12 +36,17 @@ test: $(SETUP)
 unreal-check: $(SETUP)
 	PYTHON=$(PY) bash scripts/unreal_check.sh
 
-# Offline speed, the PMMTalk model's branches, then the live pipeline through a virtual microphone for BENCH_LIVE_MINUTES (default 10).
+# Offline speed, the PMMTalk model's branches, then the live pipeline through a virtual microphone for
+# BENCH_LIVE_MINUTES (default 10), then BENCH_STUDIO_MINUTES (default 3) each without and with a studio page
+# reading the daemon's WebSocket, back to back (the page's cost is their difference).
 BENCH_LIVE_MINUTES ?= 10
+BENCH_STUDIO_MINUTES ?= 3
 bench: $(SETUP)
 	$(PY) scripts/bench.py
 	$(PY) scripts/bench_model.py
 	$(PY) scripts/bench_live.py --minutes $(BENCH_LIVE_MINUTES)
+	$(PY) scripts/bench_live.py --minutes $(BENCH_STUDIO_MINUTES)
+	$(PY) scripts/bench_live.py --minutes $(BENCH_STUDIO_MINUTES) --studio
 
 # The lip-sync reports: the phonetic animator (docs/phonetic-animator.md), then the PMMTalk default against
 # it, the loudness-only jaw and the model's ablations on real and held-out synthetic speech

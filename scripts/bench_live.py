@@ -13,13 +13,21 @@ one run:
 - dropped frames: frame numbers missing at the receiver, plus the daemon's own count;
 - memory growth: the daemon's resident set size at the end minus after the first minute.
 
+With ``--studio`` the daemon also serves the studio page and a client here reads its WebSocket as the
+page does (every frame and meter message), so the cost of an open page is the difference between a
+run with and one without it.
+
     python scripts/bench_live.py --minutes 10
+    python scripts/bench_live.py --minutes 3 --studio
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
+import threading
 import signal
 import socket
 import subprocess
@@ -92,14 +100,57 @@ def speech_start(recorded: np.ndarray, speech: np.ndarray) -> int:
     return int(np.argmax(corr[: n - m + 1]))
 
 
+class StudioClient:
+    """Reads the studio's WebSocket on a thread, as an open page does; counts the frames it gets."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.frames = 0
+        self.messages = 0
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._read()), daemon=True)
+        self._thread.start()
+
+    async def _read(self) -> None:
+        import aiohttp
+
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.ws_connect(self.url) as ws:
+                    while not self._stop.is_set():
+                        try:
+                            message = await ws.receive(timeout=0.5)
+                        except asyncio.TimeoutError:
+                            continue
+                        if message.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        data = json.loads(message.data)
+                        self.messages += 1
+                        self.frames += len(data.get("numbers", ()))
+        except Exception as error:  # reported with the figures; the bench goes on
+            self.error = f"{type(error).__name__}: {error}"
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("BENCH_LIVE_MINUTES", 10)))
+    parser.add_argument("--studio", action="store_true", help="serve the studio page with a client reading it")
     args = parser.parse_args()
     duration_s = args.minutes * 60.0
     audio = speech(duration_s + 5.0)
     print(f"live pipeline through a virtual microphone: {args.minutes:g} min of speech at real-time pace, "
-          f"{FPS} fps, look-ahead {LOOKAHEAD_MS} ms", flush=True)
+          f"{FPS} fps, look-ahead {LOOKAHEAD_MS} ms{', studio page open' if args.studio else ''}", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp, VirtualMicrophone() as mic:
         tmp = Path(tmp)
@@ -111,10 +162,16 @@ def main() -> int:
                    "--osc", f"127.0.0.1:{collector.port}", "--livelink", f"127.0.0.1:{livelink.getsockname()[1]}",
                    "--record", str(tmp / "takes"), "--control", "off", "--fps", str(FPS),
                    "--lookahead-ms", str(LOOKAHEAD_MS), "--quiet"]
+        studio_port = free_port()
+        if args.studio:
+            command += ["--studio", f"127.0.0.1:{studio_port}"]
         daemon = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        client = None
         try:
             if not collector.wait_for(lambda payloads: len(payloads) > 0, 60):
                 raise SystemExit(f"the daemon sent nothing: {daemon.stderr.read() if daemon.poll() is not None else ''}")
+            if args.studio:
+                client = StudioClient(f"http://127.0.0.1:{studio_port}/ws")
             feed_started = time.monotonic()
             cpu_start = process_cpu_s(daemon.pid)
             writes = mic.feed(audio[: int(duration_s * 16000)])
@@ -136,6 +193,8 @@ def main() -> int:
             daemon.send_signal(signal.SIGINT)
             _, stderr = daemon.communicate(timeout=30)
         finally:
+            if client is not None:
+                client.close()
             if daemon.poll() is None:
                 daemon.kill()
             collector.close()
@@ -173,6 +232,9 @@ def main() -> int:
         ("memory growth (RSS end - after warm-up)", f"{growth_mb:+.1f} MB", f"< {TARGET_MEMORY_MB:g} MB",
          growth_mb < TARGET_MEMORY_MB),
     ]
+    if client is not None:
+        print(f"  studio client: {client.frames} frames in {client.messages} messages"
+              + (f"; error: {client.error}" if client.error else ""))
     print(f"  {len(numbers)} frames received; daemon RSS {rss_after_warmup or rss_end:.1f} MB after warm-up, "
           f"{rss_end:.1f} MB at the end")
     for label, value, target, ok in rows:

@@ -19,7 +19,6 @@ every default filled in (what ``GET /api/preset`` answers).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import io
 import os
@@ -99,15 +98,18 @@ class PresetEdit:
         if not isinstance(changes, dict):
             raise PresetError(f"a preset change is a mapping of the preset file's keys, got {type(changes).__name__}")
         _check_depth(changes, 1)
-        tree = copy.deepcopy(self._tree)
-        _merge(tree, changes)
-        text = self._dump(tree)
-        preset = self._validate(text)
+        _merge(self._tree, changes)  # in place (a copy of the tree costs more than the patch): undone below on failure
+        try:
+            text = self._dump(self._tree)
+            preset = self._validate(text)
+        except BaseException:
+            self._tree = self._load(self.text)
+            raise
         if text == self.text:
             return self.preset
         self._history.append((self.text, self.preset))
         del self._history[:-MAX_UNDO]
-        self._tree, self.text, self.preset = tree, text, preset
+        self.text, self.preset = text, preset
         return preset
 
     def undo(self) -> Preset:

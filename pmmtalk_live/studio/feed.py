@@ -69,16 +69,19 @@ class FrameView:
     def __init__(self) -> None:
         self._wire = WireOrder()
 
-    def message(self, frames: list[CurveFrame], level_db: float) -> dict:
+    def message(self, frames: list[CurveFrame], level_db: float, curves: bool = True) -> dict:
+        """One ``frames`` message; with ``curves``, the newest frame's output curves by name and its
+        source channels too."""
         wire = np.stack([self._wire.values(frame) for frame in frames])
         aperture = rig.lip_aperture(wire, rig.SOURCE_CHANNELS)  # wire order is SOURCE_CHANNELS' order, camelCase
         newest = frames[-1]
-        sources = newest.sources if newest.sources is not None else np.zeros(len(rig.SOURCE_CHANNELS), np.float32)
-        return {"type": "frames", "fps": newest.fps, "level_db": round(float(level_db), 1),
-                "numbers": [frame.number for frame in frames],
-                "wall_times": [round(frame.wall_time_s, 4) for frame in frames],
-                "wire": np.round(wire, DIGITS).tolist(),
-                "aperture": np.round(aperture, DIGITS).tolist(),
-                "names": list(newest.names),
-                "outputs": np.round(np.nan_to_num(np.asarray(newest.values, np.float64)), DIGITS).tolist(),
-                "sources": np.round(np.nan_to_num(np.asarray(sources, np.float64)), DIGITS).tolist()}
+        message = {"type": "frames", "fps": newest.fps, "level_db": round(float(level_db), 1),
+                   "numbers": [frame.number for frame in frames],
+                   "wire": np.round(wire, DIGITS).tolist(),
+                   "aperture": np.round(aperture, DIGITS).tolist()}
+        if curves:
+            sources = newest.sources if newest.sources is not None else np.zeros(len(rig.SOURCE_CHANNELS))
+            message.update(names=list(newest.names),
+                           outputs=np.round(np.nan_to_num(np.asarray(newest.values, np.float64)), DIGITS).tolist(),
+                           sources=np.round(np.nan_to_num(np.asarray(sources, np.float64)), DIGITS).tolist())
+        return message

@@ -41,8 +41,11 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-FRAME_INTERVAL_S = 1 / 60
-"""How often queued frames go to the pages (their own timing is kept: each frame carries its number)."""
+FRAME_INTERVAL_S = 1 / 30
+"""How often queued frames go to the pages, two at a time at 60 fps (their own timing is kept: each frame
+carries its number, and the page draws it at its time)."""
+CURVES_INTERVAL_S = 0.1
+"""How often the output curves and source channels behind them go along (the meters beside the sliders)."""
 STATS_INTERVAL_S = 0.25
 """How often the meters (latency, real-time factor, dropped frames, recording) are pushed."""
 MAX_BODY_BYTES = 256 * 1024
@@ -248,7 +251,7 @@ class StudioServer:
     async def _push(self) -> None:
         """Frames every ``FRAME_INTERVAL_S``, meters every ``STATS_INTERVAL_S``, to every open page."""
         live = self.live
-        next_stats = 0.0
+        next_stats = next_curves = 0.0
         while True:
             await asyncio.sleep(FRAME_INTERVAL_S)
             try:
@@ -256,9 +259,11 @@ class StudioServer:
                 if not self._sockets:
                     continue
                 messages = []
-                if frames:
-                    messages.append(self._view.message(frames, live.session.stats.level_db))
                 now = time.monotonic()
+                if frames:
+                    curves = now >= next_curves
+                    next_curves = now + CURVES_INTERVAL_S if curves else next_curves
+                    messages.append(self._view.message(frames, live.session.stats.level_db, curves))
                 if now >= next_stats:
                     next_stats = now + STATS_INTERVAL_S
                     messages.append(self._meters())

@@ -76,7 +76,7 @@ function onFrames(message) {
     queue.push({n, wire: message.wire[i], aperture: message.aperture[i], level: message.level_db});
   });
   if (queue.length > MAX_QUEUE) queue = queue.slice(-MAX_QUEUE);
-  editor.showValues(message.names, message.outputs, message.sources);
+  if (message.names) editor.showValues(message.names, message.outputs, message.sources);
 }
 
 function onMeters(m) {
