@@ -313,12 +313,13 @@ def _log_to_stderr(verbose: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .animators import ANIMATORS, DEFAULT_ANIMATOR
+    from .animators import ANIMATORS, DEFAULT_ANIMATOR, DEFAULT_COMPUTE, DEFAULT_FPS, DEFAULT_LOOKAHEAD_MS, FPS_CHOICES
+    from .audio import DEFAULT_RAW_CHANNELS, DEFAULT_RAW_FORMAT, DEFAULT_RAW_RATE_HZ, RAW_FORMAT_NAMES
     from .control import DEFAULT_PORT as DEFAULT_CONTROL_PORT
     from .studio import DEFAULT_HOST as STUDIO_HOST
     from .studio import DEFAULT_PORT as DEFAULT_STUDIO_PORT
     from .retarget import LIVE_PRESET, TAKE_PRESET
-    from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SUBJECT
+    from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SLATE, DEFAULT_SUBJECT
     from .stream import DEFAULT_HOP_MS, DEFAULT_MAX_BACKLOG_MS, HOP_MS_RANGE
 
     parser = argparse.ArgumentParser(
@@ -340,13 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     text.add_argument("--text-file", metavar="FILE", help="transcript read from a UTF-8 file")
     p.add_argument("--preset", default=TAKE_PRESET,
                    help=f"retarget preset name or YAML file (default: {TAKE_PRESET}; {LIVE_PRESET} for MetaHumans)")
-    p.add_argument("--fps", type=int, choices=(30, 60), default=60, help="frame rate (default: 60)")
+    p.add_argument("--fps", type=int, choices=FPS_CHOICES, default=DEFAULT_FPS, help=f"frame rate (default: {DEFAULT_FPS})")
     p.add_argument("--animator", choices=ANIMATORS, default=DEFAULT_ANIMATOR,
                    help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
     p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                    "(default: the shipped model)")
-    p.add_argument("--compute", default="cpu", type=_compute, metavar="cpu|cuda[:N]",
-                   help="pmmtalk: where the speech encoder runs (default: cpu; cuda runs it in float16)")
+    p.add_argument("--compute", default=DEFAULT_COMPUTE, type=_compute, metavar="cpu|cuda[:N]",
+                   help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in float16)")
     p.add_argument("--slate", help="slate name (default: from the input file name)")
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, help=f"subject name in the file name (default: {DEFAULT_SUBJECT})")
@@ -436,9 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--device", metavar="X", help="microphone by index or name (see `pmmtalk-live devices`)")
     src.add_argument("--fast", action="store_const", const=True, help="files: as fast as possible, not at real-time pace")
     src.add_argument("--loop", action="store_const", const=True, help="files: start again at the end")
-    src.add_argument("--raw-rate", type=int, metavar="HZ", help="stdin: sample rate (default 16000)")
-    src.add_argument("--raw-channels", type=int, metavar="N", help="stdin: channels (default 1)")
-    src.add_argument("--raw-format", choices=("s16le", "s32le", "f32le"), help="stdin: sample format (default s16le)")
+    src.add_argument("--raw-rate", type=int, metavar="HZ", help=f"stdin: sample rate (default {DEFAULT_RAW_RATE_HZ})")
+    src.add_argument("--raw-channels", type=int, metavar="N", help=f"stdin: channels (default {DEFAULT_RAW_CHANNELS})")
+    src.add_argument("--raw-format", choices=RAW_FORMAT_NAMES, help=f"stdin: sample format (default {DEFAULT_RAW_FORMAT})")
     anim = p.add_argument_group("animation")
     anim.add_argument("--preset", help=f"retarget preset name or YAML file (default: {LIVE_PRESET}); reloads on change")
     anim.add_argument("--animator", choices=ANIMATORS,
@@ -446,10 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                       "(default: the shipped model)")
     anim.add_argument("--compute", type=_compute, metavar="cpu|cuda[:N]",
-                      help="pmmtalk: where the speech encoder runs (default: cpu; cuda runs it in float16)")
-    anim.add_argument("--fps", type=int, choices=(30, 60), help="output frame rate (default: 60)")
+                      help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in float16)")
+    anim.add_argument("--fps", type=int, choices=FPS_CHOICES, help=f"output frame rate (default: {DEFAULT_FPS})")
     anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
-                      "(default: 100; less = lower latency, less anticipation)")
+                      f"(default: {DEFAULT_LOOKAHEAD_MS:g}; less = lower latency, less anticipation)")
     anim.add_argument("--hop-ms", type=float, metavar="MS", help=f"analysis hop, {HOP_MS_RANGE[0]:g} to "
                       f"{HOP_MS_RANGE[1]:g} ms (default: {DEFAULT_HOP_MS:g})")
     anim.add_argument("--max-backlog-ms", type=float, metavar="MS", help="audio older than this when its turn "
@@ -466,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--subject", help=f"Live Link subject name (default: {DEFAULT_SUBJECT})")
     out.add_argument("--record", metavar="DIR", help="record a take from the start into DIR (Ctrl-C closes it)")
     out.add_argument("--takes-dir", metavar="DIR", help="where /RecordStart puts takes (default: --record, else takes)")
-    out.add_argument("--slate", help="slate name of recorded takes (default: live)")
+    out.add_argument("--slate", help=f"slate name of recorded takes (default: {DEFAULT_SLATE})")
     out.add_argument("--control", metavar="HOST:PORT|off",
                      help=f"remote-control OSC port (default 127.0.0.1:{DEFAULT_CONTROL_PORT}; off = none)")
     out.add_argument("--studio", nargs="?", const="on", metavar="HOST:PORT",

@@ -18,11 +18,12 @@ from pathlib import Path
 import yaml
 
 from . import yaml_file
-from .animators import ANIMATORS, DEFAULT_ANIMATOR
+from .animators import ANIMATORS, DEFAULT_ANIMATOR, DEFAULT_COMPUTE, DEFAULT_FPS, DEFAULT_LOOKAHEAD_MS, FPS_CHOICES
+from .audio import DEFAULT_RAW_CHANNELS, DEFAULT_RAW_FORMAT, DEFAULT_RAW_RATE_HZ, RAW_FORMAT_NAMES
 from .control import DEFAULT_PORT as DEFAULT_CONTROL_PORT
 from .errors import ConfigError, SinkError, TakeError
 from .retarget import LIVE_PRESET
-from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SUBJECT
+from .sinks import DEFAULT_LIVELINK_PORT, DEFAULT_OSC_PORT, DEFAULT_SLATE, DEFAULT_SUBJECT
 from .sinks.csv_take import check_take_name
 from .sinks.osc import parse_address
 from .studio import DEFAULT_HOST as STUDIO_HOST
@@ -56,18 +57,18 @@ class ServeConfig:
     """Files: as fast as possible instead of at real-time pace."""
     loop: bool = False
     """Files: start again at the end (demos, long benchmarks)."""
-    raw_rate: int = 16000
-    raw_channels: int = 1
-    raw_format: str = "s16le"
+    raw_rate: int = DEFAULT_RAW_RATE_HZ
+    raw_channels: int = DEFAULT_RAW_CHANNELS
+    raw_format: str = DEFAULT_RAW_FORMAT
     preset: str = LIVE_PRESET
     animator: str = DEFAULT_ANIMATOR
     ckpt: str | None = None
     """The PMMTalk model (``animator: pmmtalk``): a run folder or a packaged model name; None = the
     shipped default model."""
-    compute: str = "cpu"
+    compute: str = DEFAULT_COMPUTE
     """Where the PMMTalk model's speech encoder runs: ``cpu`` or ``cuda`` / ``cuda:N``."""
-    fps: int = 60
-    lookahead_ms: float = 100.0
+    fps: int = DEFAULT_FPS
+    lookahead_ms: float = DEFAULT_LOOKAHEAD_MS
     hop_ms: float = DEFAULT_HOP_MS
     max_backlog_ms: float = DEFAULT_MAX_BACKLOG_MS
     subject: str = DEFAULT_SUBJECT
@@ -79,7 +80,7 @@ class ServeConfig:
     """Record a take from the start into this folder."""
     takes_dir: str | None = None
     """Where takes started by ``/RecordStart`` go (default: ``record``, else ``takes``)."""
-    slate: str = "live"
+    slate: str = DEFAULT_SLATE
     control: Destination | None = field(default_factory=lambda: Destination("127.0.0.1", DEFAULT_CONTROL_PORT))
     """The remote-control port; None = off."""
     studio: Destination | None = None
@@ -103,7 +104,7 @@ class ServeConfig:
 _FIELDS = {f.name: f for f in dataclasses.fields(ServeConfig)}
 COMPUTE_PATTERN = re.compile(r"cpu|cuda(:[0-9]+)?")
 """``compute``: the CPU, or a CUDA device."""
-_CHOICES = {"fps": (30, 60), "raw_format": ("s16le", "s32le", "f32le"), "animator": ANIMATORS}
+_CHOICES = {"fps": FPS_CHOICES, "raw_format": RAW_FORMAT_NAMES, "animator": ANIMATORS}
 _PORT_ONLY = re.compile(r"[0-9]+")
 """``--control 18006``: a port alone (ASCII digits) is a port on 127.0.0.1."""
 _RANGES = {"lookahead_ms": (0.0, 1000.0), "hop_ms": HOP_MS_RANGE, "max_backlog_ms": (20.0, 5000.0),

@@ -1,11 +1,14 @@
 """The model's core: windowed decoder (offline and streaming), cross-modal alignment, fusion, losses."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+import pmmtalk_live
 from pmmtalk_live.model.align import CrossModalAlignment, Fusion, affinity, semantic_loss, temporal_kl
-from pmmtalk_live.model.config import ModelConfig, tiny_config
+from pmmtalk_live.model.config import ModelConfig, TrainingObjective, tiny_config
 from pmmtalk_live.model.decoder import Decoder, DecoderStream
 from pmmtalk_live.model.gate import close_lips
 from pmmtalk_live.model.losses import closure_loss, gate_loss, lip_aperture, motion_loss, position_loss, total_loss
@@ -175,7 +178,7 @@ def test_losses_and_their_weights():
     target[0, 3] = 7.0  # a padded frame counts nowhere
     assert position_loss(pred, target, mask) == pytest.approx(1 / 3)
     assert motion_loss(pred, target, mask) == pytest.approx(1.0)
-    config = ModelConfig(w_position=1.0, w_motion=0.5, w_temporal=0.1, w_semantic=0.2)
+    config = TrainingObjective(w_position=1.0, w_motion=0.5, w_temporal=0.1, w_semantic=0.2)
     parts = {"position": torch.tensor(2.0), "motion": torch.tensor(2.0), "temporal": torch.tensor(1.0),
              "semantic": torch.tensor(1.0)}
     assert float(total_loss(parts, config)) == pytest.approx(3.3)
@@ -198,7 +201,7 @@ def test_closure_loss_charges_only_lips_left_open_where_the_target_closes():
     assert float(closure_loss(pred, target, mask)) == pytest.approx(0.0)
     coeffs = torch.rand(40, 32)
     assert np.allclose(lip_aperture(coeffs).numpy(), aperture(coeffs.numpy()), atol=1e-6)
-    config = ModelConfig(w_closure=2.0)
+    config = TrainingObjective(w_closure=2.0)
     assert float(total_loss({"closure": torch.tensor(0.5)}, config)) == pytest.approx(1.0)
 
 
@@ -248,3 +251,19 @@ def test_a_tiny_decoder_overfits_a_small_target():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 10
+
+
+def test_training_settings_are_apart_from_the_models_and_old_configs_still_load(tmp_path):
+    """A config written before the split (loss weights and dropouts among the sizes, as the shipped
+    checkpoints have them) loads with those settings under ``objective``; a saved config nests them."""
+    from pmmtalk_live.model.checkpoint import read_config, save_config
+
+    old, train = read_config(Path(pmmtalk_live.__file__).parent / "data" / "models" / "default")
+    assert old.objective.w_closure == 0.05 and old.objective.audio_dropout == 0.15
+    assert not hasattr(old, "w_closure") and old.d_model == 160
+    save_config(tmp_path, old, train)
+    saved = (tmp_path / "config.yaml").read_text()
+    assert "\n  objective:\n" in saved and "\n  w_closure" not in saved
+    assert read_config(tmp_path) == (old, train)
+    with pytest.raises(ValueError, match="unknown model settings: w_clozure"):
+        ModelConfig.from_dict({"objective": {"w_clozure": 1.0}})

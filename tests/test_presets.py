@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pmmtalk_live import rig
 from pmmtalk_live.errors import PresetError
 from pmmtalk_live.retarget.preset import (SHIPPED_PRESETS_DIR, check_preset, describe_preset,
                                           list_presets, load_preset)
-from pmmtalk_live.retarget.schema import MAX_CURVE_NAME_BYTES, MAX_CURVES
+from pmmtalk_live.retarget.schema import MAX_CURVE_NAME_BYTES, MAX_CURVES, SOURCE_INDEX, Smoothing
 from pmmtalk_live.sinks import osc
 from pmmtalk_live.sinks.csv_take import read_take, write_take
 from pmmtalk_live.tracks import CurveTrack
@@ -610,3 +611,26 @@ def test_an_error_quotes_little_of_a_linked_file(tmp_path):
     error = str(caught.value)
     assert error.startswith(f"{link}:1: not a preset") and len(error) < len(str(link)) + 150, error
     assert error.count("word") < 10
+
+
+def test_a_retargeter_changed_while_it_runs_goes_on_without_a_jump():
+    """A tuned preset (the studio's slider, a file reload) keeps the smoothing state of the curves it
+    smooths the same way: the first frame after the change is smoothed, not the raw target."""
+    preset = load_preset("metahuman")
+    old = preset.retargeter(60.0)
+    frame = np.zeros(len(rig.SOURCE_CHANNELS), np.float32)
+    for _ in range(30):
+        old.step(frame)
+    frame[SOURCE_INDEX["jawOpen"]] = 1.0
+    jaw = preset.output_names.index("JawOpen")
+    tuned = dataclasses.replace(preset, outputs=tuple(dataclasses.replace(o, gain=1.2) if o.name == "JawOpen" else o
+                                                      for o in preset.outputs))
+    fresh, carried = tuned.retargeter(60.0), tuned.retargeter(60.0)
+    carried.continue_from(old)
+    assert fresh.step(frame)[jaw] == pytest.approx(1.0)  # a fresh filter passes the first frame through
+    assert 0.0 < carried.step(frame)[jaw] < 0.8  # the carried one is smoothed from where the jaw was (closed)
+
+    other = dataclasses.replace(tuned, smoothing={**tuned.smoothing, "jaw": Smoothing("spring", (("half_life_ms", 40.0),))})
+    changed_kind = other.retargeter(60.0)
+    changed_kind.continue_from(old)  # the jaw's filter is another kind now: it starts afresh
+    assert changed_kind.step(frame)[jaw] == pytest.approx(1.0)

@@ -22,6 +22,13 @@ ANIMATORS = ("phonetic", "pmmtalk")
 DEFAULT_ANIMATOR = "pmmtalk"
 DEFAULT_MODEL = "default"
 """The PMMTalk checkpoint shipped in the package (``pmmtalk_live/data/models/default``, ``make model``)."""
+FPS_CHOICES = (30, 60)
+"""Output frame rates: what Live Link Face takes and Unreal's sequencer use."""
+DEFAULT_FPS = 60
+DEFAULT_LOOKAHEAD_MS = 100.0
+"""Live: audio after a frame the animator waits for (less = lower latency, less anticipation)."""
+DEFAULT_COMPUTE = "cpu"
+"""Where the PMMTalk model's speech encoder runs (``cuda`` / ``cuda:N`` on a GPU)."""
 
 
 class Animator(Protocol):

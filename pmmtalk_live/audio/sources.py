@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import AudioInputError
 from ..tracks import SAMPLE_RATE_HZ, AudioBlock
+from . import DEFAULT_RAW_CHANNELS, DEFAULT_RAW_FORMAT, DEFAULT_RAW_RATE_HZ, RAW_FORMAT_NAMES
 from .blocks import MonoBlocks, QueuedSource
 from .devices import InputDevice, format_devices, list_input_devices, reinitialize_portaudio
 from .files import _printable, read_audio
@@ -37,8 +38,8 @@ __all__ = ["Source", "open_source", "FileSource", "RawPcmSource", "RAW_FORMATS",
 
 log = logging.getLogger(__name__)
 
-RAW_FORMATS = {"s16le": (np.dtype("<i2"), 1.0 / 32768), "s32le": (np.dtype("<i4"), 1.0 / 2**31),
-               "f32le": (np.dtype("<f4"), 1.0)}
+RAW_FORMATS = dict(zip(RAW_FORMAT_NAMES, [(np.dtype("<i2"), 1.0 / 32768), (np.dtype("<i4"), 1.0 / 2**31),
+                                           (np.dtype("<f4"), 1.0)]))
 """Raw PCM on stdin: name -> (sample dtype, scale to -1..1)."""
 
 
@@ -75,7 +76,8 @@ class Source(Protocol):
 
 
 def open_source(spec: str | os.PathLike | BinaryIO, *, device: int | str | None = None, realtime: bool = True,
-                block_ms: float = 10, raw_rate_hz: int = 16000, raw_channels: int = 1, raw_format: str = "s16le",
+                block_ms: float = 10, raw_rate_hz: int = DEFAULT_RAW_RATE_HZ,
+                raw_channels: int = DEFAULT_RAW_CHANNELS, raw_format: str = DEFAULT_RAW_FORMAT,
                 loop: bool = False) -> Source:
     """The source ``spec`` names: ``"mic"``, ``"-"`` (raw PCM on stdin), a binary stream (raw PCM, for
     tests and embedding), or an audio file path (a file called ``mic`` is ``./mic``).

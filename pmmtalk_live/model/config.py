@@ -30,7 +30,36 @@ WORD_DIM = 384
 
 
 @dataclass
+class TrainingObjective:
+    """How a model is trained, apart from what it is (``ModelConfig``'s sizes and switches): the loss
+    weights and the training-time dropouts (the trainer's own steps, rates and batches are
+    ``train.trainer.TrainSettings``). A checkpoint keeps them (its config's ``objective:`` section) as a
+    record; inference never reads them."""
+
+    w_position: float = 1.0
+    w_motion: float = 0.5
+    w_closure: float = 0.0
+    """Weight of ``losses.closure_loss`` (lips the target closes, left open by the prediction)."""
+    w_gate: float = 0.0
+    """Weight of ``losses.gate_loss`` (``closure_gate``: the closed-lips chance against the label's)."""
+    w_temporal: float = 0.1
+    w_semantic: float = 0.1
+    modality_dropout: float = 0.3
+    """Per utterance and branch (text, visual) in training: the branch is dropped, so the model works
+    when the text is late or the visual branch is off."""
+    audio_dropout: float = 0.0
+    """Per utterance in training, the audio branch is dropped with this chance (never together with
+    the text): the model learns what the viseme track alone says."""
+    freeze_audio: bool = False
+    """Freeze the pretrained wav2vec 2.0 (its feature encoder is always frozen)."""
+
+
+@dataclass
 class ModelConfig:
+    """What a model is: its frame rate, its branches and their sizes, and the inference-time switches a
+    checkpoint's weights need (``objective`` records how they were trained). Saved beside every
+    checkpoint as YAML; configs written before the split (training settings at the top level) load too."""
+
     fps: int = 30
     # --- audio branch: wav2vec 2.0 -----------------------------------------------------------------
     audio_encoder: str = "wav2vec2"
@@ -65,8 +94,6 @@ class ModelConfig:
     audio_heads: int = 4
     audio_intermediate: int = 1024
     audio_conv_dim: int = 256
-    freeze_audio: bool = False
-    """Freeze the pretrained wav2vec 2.0 (its feature encoder is always frozen)."""
     audio_chunk_frames: int = 6
     """wav2vec 2.0 attends over a whole window, so live and offline both encode the audio in chunks of
     this many frames, each seeing ``audio_context_s`` before it and the look-ahead after it: the
@@ -122,9 +149,6 @@ class ModelConfig:
     gate_threshold: float = 1.0
     """``closure_gate``: the chance above which the gate closes the lips (1.0: it never does; set after
     training by ``train.calibrate`` on the held-out voices' speech)."""
-    audio_dropout: float = 0.0
-    """Per utterance in training, the audio branch is dropped with this chance (never together with
-    the text): the model learns what the viseme track alone says."""
     decoder_lookahead_frames: int | None = None
     """The decoder's own look-ahead; None = ``lookahead_frames`` for wav2vec 2.0, 0 for mel and whisper
     (those encoders and the viseme track already look ahead)."""
@@ -133,18 +157,8 @@ class ModelConfig:
     align_temperature: float = 0.1
     speakers: list[str] = field(default_factory=list)
     """Training subjects; an extra 'neutral' style is always there and is the default."""
-    # --- losses and training-time behaviour -------------------------------------------------------------
-    w_position: float = 1.0
-    w_motion: float = 0.5
-    w_closure: float = 0.0
-    """Weight of ``losses.closure_loss`` (lips the target closes, left open by the prediction)."""
-    w_gate: float = 0.0
-    """Weight of ``losses.gate_loss`` (``closure_gate``: the closed-lips chance against the label's)."""
-    w_temporal: float = 0.1
-    w_semantic: float = 0.1
-    modality_dropout: float = 0.3
-    """Per utterance and branch (text, visual) in training: the branch is dropped, so the model works
-    when the text is late or the visual branch is off."""
+    objective: TrainingObjective = field(default_factory=TrainingObjective)
+    """How the weights were trained (loss weights, dropouts): not needed to run the model."""
 
     @property
     def decoder_lookahead(self) -> int:
@@ -181,9 +195,13 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
+        objective = dict(data.get("objective") or {})
+        flat = {key: data[key] for key in data if key in _OBJECTIVE_NAMES}  # a config from before the split
+        data = {key: value for key, value in data.items() if key not in _OBJECTIVE_NAMES and key != "objective"}
+        unknown = (set(data) - names) | (set(objective) - _OBJECTIVE_NAMES)
         if unknown:
             raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+        data["objective"] = TrainingObjective(**{**flat, **objective})
         for name in ("mel_dilations", "speech_dilations"):
             if name in data:
                 data = {**data, name: tuple(data[name])}
@@ -197,13 +215,16 @@ class ModelConfig:
         return config
 
 
+_OBJECTIVE_NAMES = frozenset(f.name for f in dataclasses.fields(TrainingObjective))
+
+
 def tiny_config(**overrides) -> ModelConfig:
     """A few-thousand-parameter model for tests: builds and runs in milliseconds."""
     base = dict(audio_hidden=32, audio_layers=1, audio_heads=2, audio_intermediate=64, audio_conv_dim=32,
                 phone_dim=8, word_encoder=None, visual_dim=16, d_model=32, decoder_layers=1, decoder_heads=2,
                 decoder_ff=64, dropout=0.0, context_frames=30)
     base.update(overrides)
-    return ModelConfig(**base)
+    return ModelConfig.from_dict(base)
 
 
 def live_config(**overrides) -> ModelConfig:
@@ -215,7 +236,7 @@ def live_config(**overrides) -> ModelConfig:
                 viseme_residual=True, audio_dropout=0.15, lookahead_frames=5, context_frames=120,
                 modality_dropout=0.2, w_motion=1.0)
     base.update(overrides)
-    return ModelConfig(**base)
+    return ModelConfig.from_dict(base)
 
 
 def paper_config(**overrides) -> ModelConfig:
@@ -224,4 +245,4 @@ def paper_config(**overrides) -> ModelConfig:
                 audio_intermediate=3072, audio_conv_dim=512, recognizer="faster-whisper", visual=True,
                 d_model=512, decoder_layers=6, decoder_heads=8, decoder_ff=2048)
     base.update(overrides)
-    return ModelConfig(**base)
+    return ModelConfig.from_dict(base)

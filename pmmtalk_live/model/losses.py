@@ -1,6 +1,6 @@
 """PMMTalk's training losses: position and motion of the coefficients, closed lips kept closed, the
 closure gate's closed-lips chance, plus the alignment terms (``align.py``), weighted by the ``w_*``
-fields of ``ModelConfig``.
+fields of ``TrainingObjective`` (``ModelConfig.objective``).
 
 pred, target: (B, T, 32) coefficients in 0..1; mask: (B, T) bool, True on real frames.
 """
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..rig import CLOSED_APERTURE, JAW_OPEN_INDEX, LIP_OPENER_INDICES, MOUTH_CLOSE_INDEX
-from .config import ModelConfig
+from .config import TrainingObjective
 
 
 def position_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -58,12 +58,12 @@ def gate_loss(closed_logits: torch.Tensor, target: torch.Tensor, mask: torch.Ten
     return (cross_entropy * mask).sum() / mask.sum().clamp(min=1)
 
 
-def total_loss(parts: dict[str, torch.Tensor], config: ModelConfig) -> torch.Tensor:
-    """{"position", "motion", "closure", "gate", "temporal", "semantic"} (any subset) -> sum of each times config.w_<name>."""
+def total_loss(parts: dict[str, torch.Tensor], weights: TrainingObjective) -> torch.Tensor:
+    """{"position", "motion", "closure", "gate", "temporal", "semantic"} (any subset) -> sum of each times weights.w_<name>."""
     total = 0.0
     for name, value in parts.items():
-        weight = getattr(config, f"w_{name}", None)
+        weight = getattr(weights, f"w_{name}", None)
         if weight is None:
-            raise KeyError(f"no weight w_{name} in ModelConfig for loss part {name!r}")
+            raise KeyError(f"no weight w_{name} in TrainingObjective for loss part {name!r}")
         total = total + weight * value
     return total

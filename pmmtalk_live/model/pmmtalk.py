@@ -94,9 +94,9 @@ class PMMTalk(nn.Module):
                 features["text"] = self.text(batch.phone_ids, batch.word_vectors, batch.frame_mask, batch.visemes)
             else:
                 features["text"] = torch.zeros_like(features["audio"])
-        if self.training and self.config.audio_dropout > 0 and "text" in present:
+        if self.training and self.config.objective.audio_dropout > 0 and "text" in present:
             # the audio goes where the text stays, so the model learns what the text alone says
-            drop = torch.rand(batch_size, device=device) < self.config.audio_dropout
+            drop = torch.rand(batch_size, device=device) < self.config.objective.audio_dropout
             present["audio"] = ~(drop & present["text"])
         if self.visual is not None:
             has_visual = batch.mouths is not None
@@ -111,9 +111,9 @@ class PMMTalk(nn.Module):
 
     def _dropped(self, present: torch.Tensor) -> torch.Tensor:
         """Modality dropout: in training, each utterance loses the branch with the configured chance."""
-        if not self.training or self.config.modality_dropout <= 0:
+        if not self.training or self.config.objective.modality_dropout <= 0:
             return present
-        keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
+        keep = torch.rand(present.shape, device=present.device) >= self.config.objective.modality_dropout
         return present & keep
 
     def prior(self, batch: Batch, present: dict[str, torch.Tensor]) -> torch.Tensor | None:
@@ -135,10 +135,10 @@ class PMMTalk(nn.Module):
         if batch.coeffs is not None:
             losses["position"] = position_loss(coeffs, batch.coeffs, batch.frame_mask)
             losses["motion"] = motion_loss(coeffs, batch.coeffs, batch.frame_mask)
-            if self.config.w_closure:
+            if self.config.objective.w_closure:
                 losses["closure"] = closure_loss(coeffs, batch.coeffs, batch.frame_mask)
             if closed_logits is not None:
                 losses["gate"] = gate_loss(closed_logits, batch.coeffs, batch.frame_mask)
-        losses["total"] = total_loss(losses, self.config)
+        losses["total"] = total_loss(losses, self.config.objective)
         return Output(coeffs, losses, None if closed_logits is None else torch.sigmoid(closed_logits))
 

@@ -23,6 +23,10 @@ class Filter(Protocol):
 
     def reset(self) -> None: ...
 
+    def take_state(self, other: "Filter") -> None:
+        """Go on from ``other``'s state (a filter of the same kind over the same curves, its parameters
+        perhaps changed): no jump when a preset is tuned while it runs."""
+
 
 def _check_frame(x: np.ndarray, state: np.ndarray | None, dt_s: float) -> np.ndarray:
     if not dt_s > 0:
@@ -80,6 +84,10 @@ class OneEuroFilter:
         """Forget the state: the next frame passes through unchanged."""
         self._value = self._speed = None
 
+    def take_state(self, other: "OneEuroFilter") -> None:
+        self._value = None if other._value is None else other._value.copy()
+        self._speed = None if other._speed is None else other._speed.copy()
+
 
 HALF_LIFE_OMEGA = 1.6783469900166605
 """omega * half-life for a critically damped spring: the root of (1 + u) exp(-u) = 1/2."""
@@ -121,3 +129,7 @@ class CriticallyDampedFilter:
     def reset(self) -> None:
         """Forget the state: the next frame passes through unchanged."""
         self._value = self._velocity = None
+
+    def take_state(self, other: "CriticallyDampedFilter") -> None:
+        self._value = None if other._value is None else other._value.copy()
+        self._velocity = None if other._velocity is None else other._velocity.copy()

@@ -137,6 +137,17 @@ class Retargeter:
         for _, curve_filter in self._filters:
             curve_filter.reset()
 
+    def continue_from(self, other: "Retargeter") -> None:
+        """Take over ``other``'s smoothing state wherever a filter of the same kind smooths the same curves
+        (by name), so a preset changed while it runs (a slider in the studio, a file reload) goes on
+        without a jump; any other filter starts afresh."""
+        theirs = {(type(f), tuple(other.preset.output_names[r] for r in rows)): f for rows, f in other._filters}
+        names = self.preset.output_names
+        for rows, curve_filter in self._filters:
+            previous = theirs.get((type(curve_filter), tuple(names[r] for r in rows)))
+            if previous is not None:
+                curve_filter.take_state(previous)
+
 
 def _make_filter(kind: str, params: dict[str, np.ndarray]) -> Filter:
     """A fresh filter of ``kind`` with per-curve ``params`` in the preset's units."""

@@ -16,7 +16,10 @@ from .livelinkface import DEFAULT_PORT as DEFAULT_LIVELINK_PORT
 from .osc import DEFAULT_PORT as DEFAULT_OSC_PORT
 from .osc import DEFAULT_SUBJECT
 
-__all__ = ["Sink", "DEFAULT_OSC_PORT", "DEFAULT_LIVELINK_PORT", "DEFAULT_SUBJECT"]
+__all__ = ["Sink", "DEFAULT_OSC_PORT", "DEFAULT_LIVELINK_PORT", "DEFAULT_SUBJECT", "DEFAULT_SLATE"]
+
+DEFAULT_SLATE = "live"
+"""The slate of takes recorded while serving, until ``--slate`` or a remote ``/Slate`` names another."""
 
 
 class Sink(Protocol):

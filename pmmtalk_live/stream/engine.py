@@ -266,7 +266,9 @@ class Engine:
 
     def _use_preset(self, preset: Preset) -> None:
         self.presets.adopt(preset)
-        self._retargeter = preset.retargeter(self.fps)
+        retargeter = preset.retargeter(self.fps)
+        retargeter.continue_from(self._retargeter)  # a tuned preset goes on smoothly, no jump
+        self._retargeter = retargeter
         self._names = preset.output_names
         self._idle.settings = self._idle_settings(preset)
         log.info("preset %s in use (%d curves)", preset.name, len(self._names))

@@ -63,25 +63,32 @@ class StudioFeed:
 
 
 class FrameView:
-    """Turns frames into the page's messages: every frame's 61 Live Link Face values (what stock Unreal
-    gets) and lip aperture; the newest frame's output curves and source channels for the meters."""
+    """Turns frames into the page's messages.
+
+    ``frames``: binary, every frame's 61 Live Link Face values (what stock Unreal gets) and lip
+    aperture, little-endian, 4-byte fields::
+
+        int32 count, float32 fps, float32 input level (dB),
+        int32 frame number x count, float32 values x (count * 61), float32 lip aperture x count
+
+    (binary because it is most of the traffic: no per-number text to format on the daemon's side);
+    ``curves``: JSON, the newest frame's output curves by name and the source channels behind them.
+    """
 
     def __init__(self) -> None:
         self._wire = WireOrder()
 
-    def message(self, frames: list[CurveFrame], level_db: float, curves: bool = True) -> dict:
-        """One ``frames`` message; with ``curves``, the newest frame's output curves by name and its
-        source channels too."""
+    def frames(self, frames: list[CurveFrame], level_db: float) -> bytes:
         wire = np.stack([self._wire.values(frame) for frame in frames])
         aperture = rig.lip_aperture(wire, rig.SOURCE_CHANNELS)  # wire order is SOURCE_CHANNELS' order, camelCase
-        newest = frames[-1]
-        message = {"type": "frames", "fps": newest.fps, "level_db": round(float(level_db), 1),
-                   "numbers": [frame.number for frame in frames],
-                   "wire": np.round(wire, DIGITS).tolist(),
-                   "aperture": np.round(aperture, DIGITS).tolist()}
-        if curves:
-            sources = newest.sources if newest.sources is not None else np.zeros(len(rig.SOURCE_CHANNELS))
-            message.update(names=list(newest.names),
-                           outputs=np.round(np.nan_to_num(np.asarray(newest.values, np.float64)), DIGITS).tolist(),
-                           sources=np.round(np.nan_to_num(np.asarray(sources, np.float64)), DIGITS).tolist())
-        return message
+        return b"".join([np.array([len(frames)], "<i4").tobytes(),
+                         np.array([frames[-1].fps, level_db], "<f4").tobytes(),
+                         np.array([frame.number for frame in frames], "<i4").tobytes(),
+                         wire.astype("<f4").tobytes(), aperture.astype("<f4").tobytes()])
+
+    @staticmethod
+    def curves(frame: CurveFrame) -> dict:
+        sources = frame.sources if frame.sources is not None else np.zeros(len(rig.SOURCE_CHANNELS))
+        return {"type": "curves", "names": list(frame.names),
+                "outputs": np.round(np.nan_to_num(np.asarray(frame.values, np.float64)), DIGITS).tolist(),
+                "sources": np.round(np.nan_to_num(np.asarray(sources, np.float64)), DIGITS).tolist()}

@@ -8,7 +8,7 @@
     GET  /api/presets           the presets found (name, path, description)
     POST /api/command           {"address": "/RecordStart", "args": [...]}: a remote-control command
     GET  /api/takes             the takes folder's takes; /api/takes/<csv> one take's frames; /takes/<file> its files
-    GET  /ws                    frames and meters, pushed
+    GET  /ws                    frames (binary, ``feed.FrameView``), curves and meters (JSON), pushed
 
 docs/studio.md documents all of it. aiohttp serves; nothing here parses HTTP by hand. Every answer is
 JSON; a refusal is ``{"error": "one line"}`` with 400 (bad request) or 404.
@@ -258,18 +258,19 @@ class StudioServer:
                 frames = live.feed.drain()
                 if not self._sockets:
                     continue
-                messages = []
+                messages: list[str | bytes] = []
                 now = time.monotonic()
                 if frames:
-                    curves = now >= next_curves
-                    next_curves = now + CURVES_INTERVAL_S if curves else next_curves
-                    messages.append(self._view.message(frames, live.session.stats.level_db, curves))
+                    messages.append(self._view.frames(frames, live.session.stats.level_db))
+                    if now >= next_curves:
+                        next_curves = now + CURVES_INTERVAL_S
+                        messages.append(json.dumps(self._view.curves(frames[-1]), allow_nan=False))
                 if now >= next_stats:
                     next_stats = now + STATS_INTERVAL_S
-                    messages.append(self._meters())
+                    messages.append(json.dumps(self._meters(), allow_nan=False))
                 for message in messages:
-                    text = json.dumps(message, allow_nan=False)
-                    await asyncio.gather(*(_send(ws, text) for ws in list(self._sockets)))
+                    for ws in list(self._sockets):
+                        await _send(ws, message)
             except Exception as error:  # a bug here must not end the page's feed for the session
                 log.warning("studio: cannot send frames: %s: %s", type(error).__name__, error)
 
@@ -283,9 +284,9 @@ class StudioServer:
                 "preset": live.state()}
 
 
-async def _send(ws: web.WebSocketResponse, text: str) -> None:
+async def _send(ws: web.WebSocketResponse, message: str | bytes) -> None:
     try:
-        await ws.send_str(text)
+        await (ws.send_bytes(message) if isinstance(message, bytes) else ws.send_str(message))
     except (ConnectionError, RuntimeError):
         pass  # the page went away; its handler removes it
 

@@ -73,7 +73,8 @@ class TrainSettings:
 
 
 def read_train_config(path: str | Path | None) -> tuple[ModelConfig, TrainSettings]:
-    """``CFG.yaml`` with ``model:`` (ModelConfig fields) and ``train:`` (TrainSettings fields)."""
+    """``CFG.yaml`` with ``model:`` (ModelConfig fields), ``objective:`` (the loss weights and dropouts,
+    ``model.config.TrainingObjective``) and ``train:`` (TrainSettings fields)."""
     if path is None:
         return ModelConfig(), TrainSettings()
     try:
@@ -82,11 +83,14 @@ def read_train_config(path: str | Path | None) -> tuple[ModelConfig, TrainSettin
         raise TrainError(f"{path}: no such config file") from None
     except yaml.YAMLError as error:
         raise TrainError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
-    unknown = set(data) - {"model", "train"}
+    unknown = set(data) - {"model", "objective", "train"}
     if unknown:
-        raise TrainError(f"{path}: unknown sections {sorted(unknown)} (expected model:, train:)")
+        raise TrainError(f"{path}: unknown sections {sorted(unknown)} (expected model:, objective:, train:)")
     try:
-        model = ModelConfig.from_dict(data.get("model") or {})
+        model_data = dict(data.get("model") or {})
+        if data.get("objective"):
+            model_data["objective"] = {**(model_data.get("objective") or {}), **data["objective"]}
+        model = ModelConfig.from_dict(model_data)
     except (ValueError, TypeError) as error:
         raise TrainError(f"{path}: model: {error}") from None
     names = {f.name for f in dataclasses.fields(TrainSettings)}

@@ -139,7 +139,7 @@ class AudioEncoder(nn.Module):
         self.config = config
         self.wav2vec = load_wav2vec2(config)
         hidden = self.wav2vec.config.hidden_size
-        if config.freeze_audio:
+        if config.objective.freeze_audio:
             for parameter in self.wav2vec.parameters():
                 parameter.requires_grad_(False)
         self.project = nn.Linear(hidden, config.d_model)

@@ -1,7 +1,8 @@
 // The studio page: the face the sinks drive, its meters, the preset editor, session control and playback.
 //
-//   /ws "frames" --> frame queue --> requestAnimationFrame: the frame due now --> face, plot, meters
-//   /ws "meters" --> latency, real-time factor, dropped frames, recording, preset state
+//   /ws frames (binary) --> frame queue --> requestAnimationFrame: the frame due now --> face, plot
+//   /ws "curves" --> the editor's live values; "meters" --> latency, real-time factor, dropped frames,
+//   recording, preset state
 //   controls --> /api/preset (editor.js), /api/command (the remote-control commands), /api/takes
 //
 // Timing: each frame carries its number; frame n is shown at (n / fps) after the stream's clock anchor,
@@ -54,6 +55,7 @@ async function main() {
 
 function connect() {
   const socket = new WebSocket(`ws://${location.host}/ws`);
+  socket.binaryType = "arraybuffer";
   socket.onopen = () => { $("connection").textContent = "connected"; $("connection").className = "badge ok"; };
   socket.onclose = () => {
     $("connection").textContent = "disconnected: retrying";
@@ -62,21 +64,29 @@ function connect() {
     setTimeout(connect, 1000);
   };
   socket.onmessage = event => {
+    if (event.data instanceof ArrayBuffer) return onFrames(event.data);
     const message = JSON.parse(event.data);
-    if (message.type === "frames") onFrames(message);
+    if (message.type === "curves") editor.showValues(message.names, message.outputs, message.sources);
     else if (message.type === "meters") onMeters(message);
   };
 }
 
-function onFrames(message) {
+// A frames message (studio/feed.py, FrameView): int32 count, float32 fps, float32 level (dB), then
+// int32 numbers[count], float32 values[count * 61], float32 aperture[count]; little-endian.
+function onFrames(buffer) {
+  const head = new DataView(buffer);
+  const count = head.getInt32(0, true), rate = head.getFloat32(4, true), level = head.getFloat32(8, true);
+  const numbers = new Int32Array(buffer, 12, count);
+  const values = new Float32Array(buffer, 12 + 4 * count, count * NAMES.length);
+  const apertures = new Float32Array(buffer, 12 + 4 * count * (1 + NAMES.length), count);
   const now = performance.now();
-  message.numbers.forEach((n, i) => {
-    const due = anchor === null ? null : anchor + (n / message.fps) * 1000;
-    if (due === null || Math.abs(due - (now + DELAY_MS)) > REANCHOR_MS) anchor = now + DELAY_MS - (n / message.fps) * 1000;
-    queue.push({n, wire: message.wire[i], aperture: message.aperture[i], level: message.level_db});
-  });
+  for (let i = 0; i < count; i++) {
+    const n = numbers[i];
+    const due = anchor === null ? null : anchor + (n / rate) * 1000;
+    if (due === null || Math.abs(due - (now + DELAY_MS)) > REANCHOR_MS) anchor = now + DELAY_MS - (n / rate) * 1000;
+    queue.push({n, wire: values.subarray(i * NAMES.length, (i + 1) * NAMES.length), aperture: apertures[i], level});
+  }
   if (queue.length > MAX_QUEUE) queue = queue.slice(-MAX_QUEUE);
-  if (message.names) editor.showValues(message.names, message.outputs, message.sources);
 }
 
 function onMeters(m) {
@@ -111,7 +121,7 @@ function tick() {
 
 function show(wire) {
   face.draw(wire);
-  window.studio.shown = wire;
+  window.studio.shown = Array.from(wire);
 }
 
 // --- the preset ----------------------------------------------------------------------------------------
