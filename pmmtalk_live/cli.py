@@ -197,20 +197,15 @@ def _say_if_lookahead_raised(asked_ms: float, animator) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .dataset import load_dataset
-    from .train.features import FeatureCache
+    from .train.features import prepare_features
     from .train.trainer import read_config_for_run, train
 
     model_config = read_config_for_run(args.config, args.out)
-    features = None
-    if model_config.cached_features:
+    if model_config.visual:
         from .model.encoders.visual import visual_branch_status
 
-        if model_config.visual:
-            print(visual_branch_status(model_config), file=sys.stderr)
-        features = FeatureCache(model_config)  # each dataset keeps its own cache
-        utterances = [u for data in args.data for u in load_dataset(data)]
-        features.precompute(utterances, show_progress=not args.quiet, jobs=args.jobs)
+        print(visual_branch_status(model_config), file=sys.stderr)
+    features = prepare_features(model_config, args.data, jobs=args.jobs, show_progress=not args.quiet)
     result = train(args.data, args.config, args.out, features=features, show_progress=not args.quiet,
                    steps=args.steps)
     if result.get("rank", 0) == 0:
@@ -221,19 +216,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import numpy as np
+    from .evaluation.run_report import evaluate_run, format_results, read_mesh_basis
+    from .model.inference import checkpoint_folder
 
-    from .evaluation.run_report import evaluate_run, format_results
-
-    basis = lip_vertices = None
-    if args.basis:
-        try:
-            with np.load(args.basis) as mesh:
-                basis, lip_vertices = mesh["basis"], mesh["lip_vertices"]
-        except (OSError, KeyError, ValueError) as err:
-            raise PmmtalkError(f"cannot read mesh basis {args.basis} (an .npz with basis (32, V, 3) and "
-                               f"lip_vertices): {err}") from None
-    ckpt = _run_folder(args.ckpt)
+    basis, lip_vertices = read_mesh_basis(args.basis) if args.basis else (None, None)
+    ckpt = checkpoint_folder(args.ckpt)
     packaged = ckpt != Path(args.ckpt)  # inside the installed package: its report goes here instead
     out = args.out or str(Path(f"eval-{args.ckpt}-{Path(args.data).name}") if packaged
                           else ckpt / f"eval-{Path(args.data).name}")
@@ -242,18 +229,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(format_results(results))
     print(f"written: {out}/metrics.json, {out}/plots.png")
     return 0
-
-
-def _run_folder(ckpt: str) -> Path:
-    """A run folder as given, or a packaged model's folder by its name (as ``animate --ckpt`` takes)."""
-    from importlib.resources import files
-
-    from .model.inference import PACKAGED_MODELS, packaged_models
-
-    path = Path(ckpt).expanduser()
-    if path.is_dir() or ckpt not in packaged_models():
-        return path
-    return Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / ckpt
 
 
 def cmd_dataset(args: argparse.Namespace) -> int:
@@ -341,13 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     text.add_argument("--text-file", metavar="FILE", help="transcript read from a UTF-8 file")
     p.add_argument("--preset", default=TAKE_PRESET,
                    help=f"retarget preset name or YAML file (default: {TAKE_PRESET}; {LIVE_PRESET} for MetaHumans)")
-    p.add_argument("--fps", type=int, choices=FPS_CHOICES, default=DEFAULT_FPS, help=f"frame rate (default: {DEFAULT_FPS})")
+    p.add_argument("--fps", type=int, choices=FPS_CHOICES, default=DEFAULT_FPS,
+                   help=f"frame rate (default: {DEFAULT_FPS})")
     p.add_argument("--animator", choices=ANIMATORS, default=DEFAULT_ANIMATOR,
                    help="pmmtalk (the trained model, default) or phonetic (phones -> visemes)")
     p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                    "(default: the shipped model)")
     p.add_argument("--compute", default=DEFAULT_COMPUTE, type=_compute, metavar="cpu|cuda[:N]",
-                   help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in float16)")
+                   help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in "
+                        "float16)")
     p.add_argument("--slate", help="slate name (default: from the input file name)")
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, help=f"subject name in the file name (default: {DEFAULT_SUBJECT})")
@@ -437,9 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--device", metavar="X", help="microphone by index or name (see `pmmtalk-live devices`)")
     src.add_argument("--fast", action="store_const", const=True, help="files: as fast as possible, not at real-time pace")
     src.add_argument("--loop", action="store_const", const=True, help="files: start again at the end")
-    src.add_argument("--raw-rate", type=int, metavar="HZ", help=f"stdin: sample rate (default {DEFAULT_RAW_RATE_HZ})")
+    src.add_argument("--raw-rate", type=int, metavar="HZ",
+                     help=f"stdin: sample rate (default {DEFAULT_RAW_RATE_HZ})")
     src.add_argument("--raw-channels", type=int, metavar="N", help=f"stdin: channels (default {DEFAULT_RAW_CHANNELS})")
-    src.add_argument("--raw-format", choices=RAW_FORMAT_NAMES, help=f"stdin: sample format (default {DEFAULT_RAW_FORMAT})")
+    src.add_argument("--raw-format", choices=RAW_FORMAT_NAMES,
+                     help=f"stdin: sample format (default {DEFAULT_RAW_FORMAT})")
     anim = p.add_argument_group("animation")
     anim.add_argument("--preset", help=f"retarget preset name or YAML file (default: {LIVE_PRESET}); reloads on change")
     anim.add_argument("--animator", choices=ANIMATORS,
@@ -447,7 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                       "(default: the shipped model)")
     anim.add_argument("--compute", type=_compute, metavar="cpu|cuda[:N]",
-                      help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in float16)")
+                      help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in "
+                        "float16)")
     anim.add_argument("--fps", type=int, choices=FPS_CHOICES, help=f"output frame rate (default: {DEFAULT_FPS})")
     anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
                       f"(default: {DEFAULT_LOOKAHEAD_MS:g}; less = lower latency, less anticipation)")

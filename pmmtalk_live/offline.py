@@ -14,7 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .animators import DEFAULT_ANIMATOR, Animator, make_animator
+from . import rig
+from .animators import DEFAULT_ANIMATOR, DEFAULT_COMPUTE, DEFAULT_FPS, Animator, make_animator
 from .animators.idle import IDLE_OFF, IdleLayer
 from .audio.files import read_audio
 from .audio.loudness import loudness_envelope
@@ -42,7 +43,7 @@ class AnimateResult:
     """What the mouth came from, for the user: the transcript, phone recognition or the audio alone."""
 
 
-def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str | Animator = "phonetic",
+def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str | Animator = DEFAULT_ANIMATOR,
                   ckpt: str | None = None, preset: Preset, idle: bool = True, seed: int = 0,
                   on_stage: Callable[[str], None] | None = None) -> tuple[CurveTrack, CurveTrack]:
     """(32 coefficients, the preset's output curves) for a whole recording at ``fps``.
@@ -57,15 +58,18 @@ def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator
     # speaking livens the idle layer: blinks come faster, the head moves more
     activity = loudness_envelope(audio.samples, audio.sample_rate_hz, fps, coeffs.num_frames)
     idle_track = IdleLayer(settings, fps, seed=seed).render(coeffs.num_frames, activity=activity)
-    source = coeffs.merged(idle_track)
+    if coeffs.names != rig.MODEL_CHANNELS:
+        raise ValueError(f"{animator.name}: coefficients must be rig.MODEL_CHANNELS in order, "
+                         f"got {coeffs.names[:3]}...")
+    source = CurveTrack(rig.SOURCE_CHANNELS, rig.source_frames(coeffs.values, idle_track.values), fps)
     _tell(on_stage, "retarget")
     return coeffs, preset.apply(source)
 
 
-def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = 60, text: str | None = None,
+def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = DEFAULT_FPS, text: str | None = None,
                  animator: str | Animator = DEFAULT_ANIMATOR, ckpt: str | None = None, preset: str | Path = TAKE_PRESET,
                  idle: bool = True, seed: int = 0, slate: str | None = None, take: int | None = None,
-                 subject: str = DEFAULT_SUBJECT, show_progress: bool = True, compute: str = "cpu",
+                 subject: str = DEFAULT_SUBJECT, show_progress: bool = True, compute: str = DEFAULT_COMPUTE,
                  on_stage: Callable[[str], None] | None = None) -> AnimateResult:
     """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went.
 

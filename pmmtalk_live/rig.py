@@ -36,7 +36,7 @@ MODEL_CHANNELS: tuple[str, ...] = (
     "mouthUpperUpLeft", "mouthUpperUpRight",
     "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft", "noseSneerRight",
 )
-"""The 32 coefficients PMMTalk predicts, in this order (../shared/reference/curves.md)."""
+"""The 32 coefficients PMMTalk predicts, in this order (docs/reference/curves.md)."""
 
 NUM_COEFFS = len(MODEL_CHANNELS)
 CHANNEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(MODEL_CHANNELS)}
@@ -61,7 +61,7 @@ LIVE_LINK_FACE_NAMES: tuple[str, ...] = (
     "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
     "RightEyeYaw", "RightEyePitch", "RightEyeRoll",
 )
-"""The 61 values of a Live Link Face packet, in wire order (live-link-face.md section 1)."""
+"""The 61 values of a Live Link Face packet, in wire order (docs/reference/live-link-face.md section 1)."""
 
 NUM_LIVE_LINK_FACE = len(LIVE_LINK_FACE_NAMES)
 ROTATION_NAMES: frozenset[str] = frozenset(LIVE_LINK_FACE_NAMES[52:])
@@ -92,6 +92,22 @@ CSV_COLUMNS: tuple[str, ...] = (
     + LIVE_LINK_FACE_NAMES[23:]
 )
 """The 63 columns of a Live Link Face CSV take, verbatim: note JawRight,JawLeft and MouthRight,MouthLeft."""
+
+MODEL_COLUMNS = np.array([SOURCE_CHANNELS.index(c) for c in MODEL_CHANNELS])
+IDLE_COLUMNS = np.array([SOURCE_CHANNELS.index(c) for c in IDLE_CHANNELS])
+"""Where the model's 32 coefficients and the idle layer's 29 channels sit among the source channels."""
+
+
+def source_frames(model: np.ndarray, idle: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The animator's coefficients (..., 32, ``MODEL_CHANNELS`` order) and the idle layer's channels
+    (..., 29, ``IDLE_CHANNELS`` order) as source channels (..., 61, ``SOURCE_CHANNELS`` order), what a
+    preset mixes from: one frame live, a whole track offline. ``out``: an array to fill (no allocation)."""
+    if out is None:
+        out = np.empty(np.shape(model)[:-1] + (len(SOURCE_CHANNELS),), np.float32)
+    out[..., MODEL_COLUMNS] = model
+    out[..., IDLE_COLUMNS] = idle
+    return out
+
 
 REGIONS: dict[str, tuple[str, ...]] = {
     "jaw": ("jawForward", "jawLeft", "jawRight", "jawOpen"),

@@ -2,9 +2,9 @@
 
 Live, the model computes a few frames per 10 ms hop. Spread over threads, that little work costs more
 in hand-offs than in arithmetic, and when Unreal (or anything else) keeps the other cores busy the
-waiting threads stall it: a 5-row matrix product in the Whisper head took 10 ms with OpenBLAS's
-default threads on a busy 2-core machine, 0.1 ms on one (the whole shipped model live: 0.70x real
-time against 0.05x). So the daemon, the live benchmarks and the speed tests run on one thread.
+waiting threads stall it: a small matrix product costs a hundred times more spread over a busy
+machine's threads than on one (measured in docs/performance.md). So the daemon, the live benchmarks
+and the speed tests run on one thread.
 """
 
 from __future__ import annotations

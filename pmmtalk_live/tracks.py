@@ -72,26 +72,6 @@ class CurveTrack:
         """One curve, shape (T,)."""
         return self.values[:, self.names.index(name)]
 
-    def merged(self, other: "CurveTrack") -> "CurveTrack":
-        """Both tracks' channels side by side (same fps; the shorter one is padded with its last row)."""
-        if other.fps != self.fps:
-            raise ValueError(f"fps differ: {self.fps} vs {other.fps}")
-        overlap = set(self.names) & set(other.names)
-        if overlap:
-            raise ValueError(f"channels in both tracks: {sorted(overlap)}")
-        n = max(self.num_frames, other.num_frames)
-        return CurveTrack(self.names + other.names,
-                          np.concatenate([_pad_rows(self.values, n), _pad_rows(other.values, n)], axis=1),
-                          self.fps)
-
-
-def _pad_rows(values: np.ndarray, n: int) -> np.ndarray:
-    if values.shape[0] >= n:
-        return values
-    if values.shape[0] == 0:
-        return np.zeros((n, values.shape[1]), dtype=values.dtype)
-    return np.concatenate([values, np.repeat(values[-1:], n - values.shape[0], axis=0)])
-
 
 def num_frames_for(duration_s: float, fps: float) -> int:
     """Frames that cover ``duration_s`` at ``fps``: frame k shows time k / fps."""

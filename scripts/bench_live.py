@@ -123,11 +123,13 @@ class StudioClient:
                             message = await ws.receive(timeout=0.5)
                         except asyncio.TimeoutError:
                             continue
-                        if message.type != aiohttp.WSMsgType.TEXT:
+                        if message.type == aiohttp.WSMsgType.BINARY:  # frames: int32 count first
+                            self.frames += int.from_bytes(message.data[:4], "little")
+                        elif message.type == aiohttp.WSMsgType.TEXT:  # curves and meters, as the page parses them
+                            json.loads(message.data)
+                        else:
                             break
-                        data = json.loads(message.data)
                         self.messages += 1
-                        self.frames += len(data.get("numbers", ()))
         except Exception as error:  # reported with the figures; the bench goes on
             self.error = f"{type(error).__name__}: {error}"
 

@@ -94,3 +94,31 @@ def test_the_installed_command_finds_its_presets_and_animates(installed, tmp_pat
         assert done.returncode == 0, done.stderr
         take = read_take(tmp_path / animator / "example_1_pmmtalk_raw.csv")
         assert take.num_frames == 521 and take.column("JawOpen").max() > 0.2
+
+
+def test_the_installed_studio_serves_its_page_and_a_take(installed, tmp_path):
+    """``pmmtalk-live studio TAKE.csv`` from the wheel: the page, its scripts and the take come from
+    the installed package (its static files are package data)."""
+    import re
+    import signal
+    import urllib.request
+
+    _, bin_dir, package = installed
+    done = run(bin_dir / "pmmtalk-live", "animate", package / "data" / "example.wav", "--animator", "phonetic",
+               "-o", tmp_path / "takes", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    studio = subprocess.Popen([bin_dir / "pmmtalk-live", "studio", tmp_path / "takes" / "example_1_pmmtalk_raw.csv",
+                               "--address", "127.0.0.1:0"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        line = studio.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line + (studio.stderr.read() if studio.poll() is not None else "")
+        page = urllib.request.urlopen(url[0], timeout=10).read().decode()
+        assert "/static/app.js" in page
+        for script in ("app.js", "face.js", "editor.js", "plot.js", "style.css"):
+            assert urllib.request.urlopen(f"{url[0]}static/{script}", timeout=10).status == 200
+        take = urllib.request.urlopen(f"{url[0]}api/takes/example_1_pmmtalk_raw.csv", timeout=10).read()
+        assert b'"frames": 521' in take
+    finally:
+        studio.send_signal(signal.SIGINT)
+        assert studio.wait(timeout=20) == 0

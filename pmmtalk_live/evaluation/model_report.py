@@ -18,7 +18,6 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,8 @@ from matplotlib.figure import Figure
 from .. import rig
 from ..animators.pmmtalk import min_lookahead_s
 from ..model.checkpoint import WEIGHTS, CheckpointError
-from ..model.inference import PACKAGED_MODELS, load_model
+from ..animators import DEFAULT_MODEL
+from ..model.inference import checkpoint_folder, load_model
 from ..model.pmmtalk import PMMTalk
 from ..threads import use_one_thread
 from . import curve_errors, lipsync, sets
@@ -230,16 +230,10 @@ class Provenance:
     elapsed_s: float = 0.0
 
 
-def checkpoint_folder(ckpt: str) -> Path:
-    """The folder ``load_model(ckpt)`` reads: a run folder, else the packaged model of that name."""
-    path = Path(ckpt).expanduser()
-    return path if path.is_dir() else Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / ckpt
-
-
 def provenance(command: str, ckpt: str) -> Provenance:
     folder = checkpoint_folder(ckpt)
     digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()[:12]
-    packaged = (Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / "default").resolve()
+    packaged = checkpoint_folder(DEFAULT_MODEL).resolve()
     repo = Path(__file__).resolve().parents[2]
 
     def git(*args: str) -> str:

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from .. import rig
+from ..errors import EvalDataError
 from ..model.checkpoint import load_run
 from ..dataset import load_dataset, split
 from ..train.batches import CoeffDataset, collate
@@ -93,3 +94,14 @@ def format_results(results: dict) -> str:
         f"jitter: prediction {show(results['jitter_prediction'])}, reference {show(results['jitter_reference'])}",
         f"timing lag: {show(results['lag_ms'], ' ms')}",
     ])
+
+
+def read_mesh_basis(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(basis (32, V, 3), lip_vertices) from an ``.npz`` for the vertex error; EvalDataError (one line)
+    when the file is missing or not such a mesh."""
+    try:
+        with np.load(path) as mesh:
+            return mesh["basis"], mesh["lip_vertices"]
+    except (OSError, KeyError, ValueError) as err:
+        raise EvalDataError(f"cannot read mesh basis {path} (an .npz with basis (32, V, 3) and "
+                            f"lip_vertices): {err}") from None

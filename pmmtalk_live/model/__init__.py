@@ -1,5 +1,5 @@
 """PMMTalk: speech -> 32 blendshape coefficients from audio, pseudo-text and pseudo-visual features
-aligned at temporal and semantic level (../shared/reference/pmmtalk.md).
+aligned at temporal and semantic level (docs/reference/pmmtalk.md).
 
     audio (16 kHz) --wav2vec 2.0--> (T, D) ----------------------------\\
     recogniser --timed words + phones--> text encoder --> (T, D) -------+--> alignment (KL, cosine)

@@ -61,15 +61,21 @@ def packaged_models() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / WEIGHTS).is_file()) if folder.is_dir() else []
 
 
+def checkpoint_folder(name_or_path: str | Path) -> Path:
+    """The folder a checkpoint name means: a run folder as given, else the packaged model of that name
+    (which may not exist: ``load_model`` says so)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir() or not str(name_or_path) or "/" in str(name_or_path):
+        return path
+    return Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / str(name_or_path)
+
+
 def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> PMMTalk:
     """A run folder (``config.yaml`` + ``model.safetensors``) or a packaged checkpoint by name, in eval
     mode. Raises CheckpointError (one line) when it is neither or cannot be loaded."""
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return load_run(path, device)
-    packaged = Path(str(files("pmmtalk_live"))) / PACKAGED_MODELS / str(name_or_path)
-    if str(name_or_path) and "/" not in str(name_or_path) and packaged.is_dir():
-        return load_run(packaged, device)
+    folder = checkpoint_folder(name_or_path)
+    if folder.is_dir():
+        return load_run(folder, device)
     shipped = ", ".join(packaged_models()) or "none shipped yet"
     raise CheckpointError(f"no model '{name_or_path}': not a run folder ({CONFIG} + {WEIGHTS}) nor a packaged "
                           f"model (packaged: {shipped})")

@@ -3,7 +3,7 @@
 Both return ``tracks.Phone`` lists in ARPAbet without stress, silence and noise as ``SIL``, times in
 seconds from the start of the audio. pocketsphinx ships its US-English acoustic model, dictionary and
 phone language model, so both work offline. Decoders are built once per process (loading the
-dictionary takes about 0.3 s) and reused.
+dictionary is slow) and reused.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """CSV takes in the Live Link Face format, with the audio beside them: record them row by row, read them back.
 
-A take is two or three files in the takes folder (reference: live-link-face.md section 3):
+A take is two or three files in the takes folder (reference: docs/reference/live-link-face.md section 3):
 
 - ``<Slate>_<Take>_<Subject>_raw.csv``: the header is ``rig.CSV_COLUMNS`` verbatim (63 columns,
   ``BlendshapeCount`` spelled as the app does, ``JawRight,JawLeft`` and ``MouthRight,MouthLeft`` swapped

@@ -1,6 +1,6 @@
 """Live Link Face packets for stock Unreal: the iPhone app's UDP format, version 6.
 
-What Unreal's Apple ARKit Face Support plugin listens for on port 11111 (live-link-face.md section 2;
+What Unreal's Apple ARKit Face Support plugin listens for on port 11111 (docs/reference/live-link-face.md section 2;
 ``docs/protocol.md`` section 3). All fields big-endian:
 
     uint8  PacketVersion = 6

@@ -30,7 +30,7 @@ from .. import rig
 from ..animators import LiveAnimator, LiveCoeffs
 from ..audio.sources import Source
 from ..animators.idle import IDLE_OFF, IdleLayer, IdleSettings
-from ..retarget.preset import SOURCE_INDEX, Preset
+from ..retarget.preset import Preset
 from ..retarget.watch import PresetWatcher
 from ..sinks.outputs import Outputs
 from ..tracks import SAMPLE_RATE_HZ, AudioBlock, CurveFrame
@@ -46,8 +46,6 @@ READ_TIMEOUT_S = 0.05
 CAPTURE_HISTORY_S = 3.0
 """Capture times of recent blocks kept to timestamp frames (a look-ahead and a hop behind the audio)."""
 
-_MODEL_COLUMNS = np.array([SOURCE_INDEX[c] for c in rig.MODEL_CHANNELS])
-_IDLE_COLUMNS = np.array([SOURCE_INDEX[c] for c in rig.IDLE_CHANNELS])
 
 
 @dataclass
@@ -231,8 +229,7 @@ class Engine:
         source_frame = self._source_frame
         for i in range(out.num_frames):
             number = out.first_frame + i
-            source_frame[_MODEL_COLUMNS] = out.coeffs[i]
-            source_frame[_IDLE_COLUMNS] = self._idle.step(float(out.activity[i]))
+            rig.source_frames(out.coeffs[i], self._idle.step(float(out.activity[i])), out=source_frame)
             values = self._retargeter.step(source_frame)
             capture_s = _capture_time(self._captures, round(number * SAMPLE_RATE_HZ / self.fps))
             frame = CurveFrame(number, self.fps, capture_s, self._wall_offset_s + capture_s, self._names, values,

@@ -41,12 +41,12 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-FRAME_INTERVAL_S = 1 / 30
-"""How often queued frames go to the pages, two at a time at 60 fps (their own timing is kept: each frame
-carries its number, and the page draws it at its time)."""
-CURVES_INTERVAL_S = 0.1
+FRAME_INTERVAL_S = 0.05
+"""How often queued frames go to the pages, three at a time at 60 fps (their own timing is kept: each
+frame carries its number, and the page draws it at its time, a little behind)."""
+CURVES_INTERVAL_S = 0.2
 """How often the output curves and source channels behind them go along (the meters beside the sliders)."""
-STATS_INTERVAL_S = 0.25
+STATS_INTERVAL_S = 0.5
 """How often the meters (latency, real-time factor, dropped frames, recording) are pushed."""
 MAX_BODY_BYTES = 256 * 1024
 """Largest request body: a whole preset document is about 20 kB."""
@@ -71,6 +71,8 @@ class StudioServer:
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._pusher: asyncio.Task | None = None
+        self._watched = asyncio.Event()
+        """Set while a page is connected (the pusher sleeps otherwise)."""
         self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
         self._loop.run_until_complete(self._runner.setup())
         try:
@@ -79,8 +81,7 @@ class StudioServer:
             self._loop.run_until_complete(self._runner.cleanup())
             self._loop.close()
             raise StudioError(_bind_error(host, port, error)) from None
-        sockets = [s for site in self._runner.sites for s in site._server.sockets]  # noqa: SLF001 (aiohttp has no public accessor)
-        self.host, self.port = sockets[0].getsockname()[:2]
+        self.host, self.port = self._runner.addresses[0][:2]  # the real port when 0 was asked for
         self._allowed_hosts = _allowed_hosts(self.host, self.port)
 
     @property
@@ -235,6 +236,7 @@ class StudioServer:
         await ws.prepare(request)
         self._sockets.add(ws)
         self.clients = len(self._sockets)
+        self._watched.set()
         if self.live is not None:
             self.live.feed.watching = True
         try:
@@ -244,8 +246,10 @@ class StudioServer:
         finally:
             self._sockets.discard(ws)
             self.clients = len(self._sockets)
-            if self.live is not None and not self._sockets:
-                self.live.feed.watching = False
+            if not self._sockets:
+                self._watched.clear()
+                if self.live is not None:
+                    self.live.feed.watching = False
         return ws
 
     async def _push(self) -> None:
@@ -253,6 +257,7 @@ class StudioServer:
         live = self.live
         next_stats = next_curves = 0.0
         while True:
+            await self._watched.wait()  # no page, no work: the feed keeps only the newest frame meanwhile
             await asyncio.sleep(FRAME_INTERVAL_S)
             try:
                 frames = live.feed.drain()

@@ -158,3 +158,18 @@ def _start_worker(config: ModelConfig, root: Path | None) -> None:
 
 def _compute_in_worker(utt: Utterance) -> None:
     _worker_cache(utt)
+
+
+def prepare_features(config: ModelConfig, data_dirs: list[str], *, jobs: int = 1,
+                     show_progress: bool = True) -> FeatureCache | None:
+    """The feature cache a training run on ``data_dirs`` reads, filled now (with a progress bar, in
+    ``jobs`` processes) so that training does not wait for it; None when the model reads no cached
+    features. Each dataset keeps its own cache, so a second run on it starts at once."""
+    if not config.cached_features:
+        return None
+    from ..dataset import load_dataset
+
+    features = FeatureCache(config)
+    features.precompute([u for data in data_dirs for u in load_dataset(data)], show_progress=show_progress,
+                        jobs=jobs)
+    return features

