@@ -1,5 +1,5 @@
 // Host-check stub of ILiveLinkSource.h (LiveLinkInterface). The virtual functions are declared exactly as
-// in the engine's header (5.3 to 5.8; ../shared/reference/unreal-live-link.md section 2): the plugin marks
+// in the engine's header (5.3 to 5.8; docs/reference/unreal-live-link.md section 2): the plugin marks
 // each override `override`, so a signature that drifts from these fails to compile.
 #pragma once
 

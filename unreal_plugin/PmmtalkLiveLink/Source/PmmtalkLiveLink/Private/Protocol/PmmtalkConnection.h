@@ -19,7 +19,7 @@ namespace Pmmtalk
 {
 
 constexpr int32_t DefaultPort = 9000;
-constexpr int32_t DefaultVmcPort = 39539;  // where VMC senders send by default (curves.md)
+constexpr int32_t DefaultVmcPort = 39539;  // where VMC senders send by default (docs/reference/curves.md)
 inline constexpr std::string_view DefaultBindAddress = "127.0.0.1";
 inline constexpr std::string_view DefaultSubject = "pmmtalk";  // the daemon's default subject
 inline constexpr std::string_view DefaultVmcSubject = "VMC";
