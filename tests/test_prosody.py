@@ -1,0 +1,257 @@
+"""The prosody tracker: pitch on known tones, live == offline, causality, skips, speaker adaptation,
+nothing on noise or silence, accents on real speech, and pitch accuracy against Praat."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pmmtalk_live.prosody import ProsodyFrames, ProsodyStream, prosody_track
+from pmmtalk_live.tracks import SAMPLE_RATE_HZ
+
+FPS = 60.0
+LOOKAHEAD_S = 0.1
+FIELDS = ("f0_hz", "pitch", "voiced", "loudness", "speech", "accent", "emphasis", "rising", "pause", "rate")
+
+
+def vowel(f0_hz: np.ndarray | float, seconds: float, level: float = 0.3) -> np.ndarray:
+    """A vowel-like harmonic tone (12 harmonics, falling 6 dB per octave) of pitch ``f0_hz`` (a constant
+    or one value per sample), float32 at 16 kHz."""
+    n = int(seconds * SAMPLE_RATE_HZ)
+    f0 = np.broadcast_to(np.asarray(f0_hz, np.float64), (n,))
+    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE_HZ
+    tone = sum(np.sin(h * phase + h) / h for h in range(1, 13))
+    return (level * tone / np.abs(tone).max()).astype(np.float32)
+
+
+def glide(start_hz: float, end_hz: float, seconds: float) -> np.ndarray:
+    """A vowel whose pitch moves exponentially (linearly in semitones) from start_hz to end_hz."""
+    n = int(seconds * SAMPLE_RATE_HZ)
+    return vowel(start_hz * (end_hz / start_hz) ** (np.arange(n) / n), seconds)
+
+
+def syllables(f0_hz: float, count: int, seed: int = 0) -> np.ndarray:
+    """Speech-like: ``count`` voiced syllables of 180 ms with a pitch movement and a loudness bump each,
+    80 ms gaps of quiet noise, and a 0.4 s lead-in of that noise."""
+    rng = np.random.default_rng(seed)
+    parts = [0.001 * rng.standard_normal(int(0.4 * SAMPLE_RATE_HZ)).astype(np.float32)]
+    for i in range(count):
+        n = int(0.18 * SAMPLE_RATE_HZ)
+        shape = 2 ** ((2.0 if i % 3 == 0 else 0.5) * np.sin(np.pi * np.arange(n) / n) / 12)
+        bump = np.sin(np.pi * np.arange(n) / n) ** 0.5
+        parts.append(vowel(f0_hz * shape, 0.18) * bump.astype(np.float32))
+        parts.append(0.001 * rng.standard_normal(int(0.08 * SAMPLE_RATE_HZ)).astype(np.float32))
+    return np.concatenate(parts)
+
+
+def voiced_median_f0(frames: ProsodyFrames, start: int = 10, stop: int | None = None) -> float:
+    f0 = frames.f0_hz[start:stop]
+    return float(np.median(f0[f0 > 0]))
+
+
+def same(a: ProsodyFrames, b: ProsodyFrames, count: int | None = None) -> None:
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name)[:count], getattr(b, name)[:count], err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def dev_utterances():
+    from pmmtalk_live.evaluation.sets import dev_set
+    try:
+        return dev_set()
+    except Exception as error:
+        pytest.skip(f"dev set not installed: {error}")
+
+
+# --- pitch ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("f0_hz", [70.0, 110.0, 220.0, 440.0])
+def test_steady_vowel_pitch_within_2_percent(f0_hz):
+    frames = prosody_track(vowel(f0_hz, 0.8), FPS, LOOKAHEAD_S)
+    inner = frames.f0_hz[6:-6]
+    assert (frames.voiced[6:-6] >= 0.5).all()
+    assert np.abs(inner / f0_hz - 1).max() < 0.02
+
+
+def test_glide_followed_within_2_percent():
+    seconds, start, end = 1.0, 110.0, 220.0
+    frames = prosody_track(glide(start, end, seconds), FPS, LOOKAHEAD_S)
+    times = np.arange(frames.num_frames) / FPS
+    truth = start * (end / start) ** (times / seconds)
+    inner = slice(6, frames.num_frames - 6)
+    assert np.abs(frames.f0_hz[inner] / truth[inner] - 1).max() < 0.02
+
+
+def test_noise_is_unvoiced():
+    noise = 0.1 * np.random.default_rng(1).standard_normal(SAMPLE_RATE_HZ).astype(np.float32)
+    frames = prosody_track(noise, FPS, LOOKAHEAD_S)
+    assert frames.voiced.max() < 0.5 and frames.f0_hz.max() == 0.0
+
+
+# --- streaming ----------------------------------------------------------------------------------------
+
+def test_live_in_odd_pieces_equals_offline():
+    audio = syllables(140.0, 12)
+    stream, taken, rng = ProsodyStream(FPS, LOOKAHEAD_S), [], np.random.default_rng(2)
+    start = next_frame = 0
+    while start < len(audio):
+        size = int(rng.integers(1, 700))
+        stream.process(audio[start:start + size])
+        start += size
+        ready = stream.frames_ready()
+        if ready > next_frame:
+            taken.append(stream.take(next_frame, ready - next_frame))
+            next_frame = ready
+    stream.flush()
+    taken.append(stream.take(next_frame, stream.frames_ready() - next_frame))
+    live = ProsodyFrames(0, **{name: np.concatenate([getattr(t, name) for t in taken]) for name in FIELDS})
+    same(live, prosody_track(audio, FPS, LOOKAHEAD_S))
+
+
+def test_future_audio_does_not_change_ready_frames():
+    audio = syllables(140.0, 10)
+    cut = len(audio) // 2
+    endings = [syllables(90.0, 6, seed=3), np.zeros(SAMPLE_RATE_HZ, np.float32), 0.5 * glide(300, 150, 1.0)]
+    results = []
+    for ending in endings:
+        stream = ProsodyStream(FPS, LOOKAHEAD_S)
+        stream.process(audio[:cut])
+        ready = stream.frames_ready()
+        assert (ready - 1) / FPS + LOOKAHEAD_S <= cut / SAMPLE_RATE_HZ
+        stream.process(ending)
+        results.append(stream.take(0, ready))
+    for other in results[1:]:
+        same(results[0], other)
+    assert results[0].accent.max() > 0 and results[0].speech.max() > 0.5
+
+
+def test_skip_keeps_frame_k_at_time_k_over_fps():
+    """A tone, a lost second, a tone an octave up: frames after the gap show the new pitch exactly
+    where the stream's time puts them, and the gap itself is unvoiced."""
+    stream = ProsodyStream(FPS, LOOKAHEAD_S)
+    stream.process(vowel(110.0, 1.0))
+    stream.skip(SAMPLE_RATE_HZ)
+    stream.process(vowel(220.0, 1.0))
+    stream.flush()
+    frames = stream.take(0, stream.frames_ready())
+    assert frames.num_frames == int(3.0 * FPS) + 1
+    gap = slice(int(1.05 * FPS), int(1.95 * FPS))
+    assert frames.f0_hz[gap].max() == 0.0
+    assert abs(voiced_median_f0(frames, 10, int(0.95 * FPS)) / 110.0 - 1) < 0.02
+    assert abs(voiced_median_f0(frames, int(2.05 * FPS), -6) / 220.0 - 1) < 0.02
+
+
+def test_take_is_bounded_memory():
+    stream, next_frame = ProsodyStream(FPS, LOOKAHEAD_S), 0
+    for piece in np.array_split(syllables(140.0, 40), 400):
+        stream.process(piece)
+        ready = stream.frames_ready()
+        stream.take(next_frame, ready - next_frame)
+        next_frame = ready
+    assert len(stream.tracker.rows) < 50
+    with pytest.raises(ValueError):
+        stream.take(0, 1)
+
+
+# --- speaker adaptation, noise ---------------------------------------------------------------------------
+
+def test_low_and_high_voice_give_similar_pitch_and_loudness():
+    low = prosody_track(syllables(100.0, 24), FPS, LOOKAHEAD_S)
+    high = prosody_track(0.3 * syllables(220.0, 24), FPS, LOOKAHEAD_S)
+    settled = slice(int(2.0 * FPS), None)
+    for name in ("pitch", "loudness"):
+        a, b = getattr(low, name)[settled], getattr(high, name)[settled]
+        a, b = a[low.voiced[settled] >= 0.5], b[high.voiced[settled] >= 0.5]
+        assert abs(np.percentile(a, 90) - np.percentile(b, 90)) < 0.5 * max(np.ptp(a), 1e-3), name
+        assert abs(np.median(a) - np.median(b)) < 0.25 * max(np.ptp(a), 1e-3), name
+
+
+def test_real_voice_an_octave_up_gives_similar_pitch_and_loudness(dev_utterances):
+    """Played at double speed, the dev speakers (about 100 Hz) sound an octave up (about 200 Hz)."""
+    from scipy.signal import resample_poly
+
+    for utt in dev_utterances[:3]:
+        low = prosody_track(utt.audio.samples, FPS, LOOKAHEAD_S)
+        high = prosody_track(resample_poly(utt.audio.samples, 1, 2).astype(np.float32), FPS, LOOKAHEAD_S)
+        assert 1.8 < voiced_median_f0(high) / voiced_median_f0(low) < 2.2
+        quantiles = [np.percentile(f.pitch[f.voiced >= 0.5], [10, 50, 90]) for f in (low, high)]
+        assert np.abs(quantiles[0] - quantiles[1]).max() < 1.5, (utt.name, quantiles)
+        loud = [np.median(f.loudness[f.speech >= 0.5]) for f in (low, high)]
+        assert abs(loud[0] - loud[1]) < 0.1, (utt.name, loud)
+
+
+def pink_noise(seconds: float, level: float, seed: int) -> np.ndarray:
+    n = int(seconds * SAMPLE_RATE_HZ)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+    noise = np.fft.irfft(spectrum, n)
+    return (level * noise / noise.std()).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["silence", "white 0.001", "white 0.05", "pink 0.003", "pink 0.2"])
+def test_noise_and_silence_move_nothing(kind):
+    name, _, level = kind.partition(" ")
+    if name == "silence":
+        audio = np.zeros(3 * SAMPLE_RATE_HZ, np.float32)
+    elif name == "white":
+        noise = np.random.default_rng(4).standard_normal(3 * SAMPLE_RATE_HZ)
+        audio = (float(level) * noise).astype(np.float32)
+    else:
+        audio = pink_noise(3.0, float(level), seed=5)
+    frames = prosody_track(audio, FPS, LOOKAHEAD_S)
+    for field in ("speech", "accent", "emphasis", "rising", "rate"):
+        assert getattr(frames, field).max() < 0.05, field
+    assert frames.pause[-1] > 2.5
+
+
+# --- accents, rising ----------------------------------------------------------------------------------
+
+def accent_count(frames: ProsodyFrames) -> int:
+    on = frames.accent > 0
+    return int(np.sum(on[1:] & ~on[:-1]) + on[0])
+
+
+def test_accents_on_real_speech_fire_plausibly(dev_utterances):
+    for utt in dev_utterances:
+        frames = prosody_track(utt.audio.samples, FPS, LOOKAHEAD_S)
+        speech_s = np.sum(frames.speech >= 0.5) / FPS
+        per_s = accent_count(frames) / speech_s
+        assert 0.5 <= per_s <= 3.0, (utt.name, per_s)
+        assert 1.5 <= np.median(frames.rate[frames.speech >= 0.5]) <= 8.0, utt.name
+
+
+def test_rising_fires_on_a_rising_glide_and_not_a_falling_one():
+    lead = vowel(150.0, 0.5)
+    rise = prosody_track(np.concatenate([lead, glide(150.0, 260.0, 0.5)]), FPS, LOOKAHEAD_S)
+    fall = prosody_track(np.concatenate([lead, glide(150.0, 90.0, 0.5)]), FPS, LOOKAHEAD_S)
+    assert rise.rising[-10:].max() > 0.8
+    assert rise.rising[:int(0.45 * FPS)].max() < 0.1
+    assert fall.rising.max() < 0.1
+
+
+def test_pause_counts_seconds_since_speech():
+    audio = np.concatenate([syllables(140.0, 6), np.zeros(2 * SAMPLE_RATE_HZ, np.float32)])
+    frames = prosody_track(audio, FPS, LOOKAHEAD_S)
+    assert frames.pause[-1] > 1.5 and np.ptp(np.diff(frames.pause[-30:])) < 1e-4
+    assert frames.rate[-1] == 0.0
+
+
+# --- accuracy against Praat ----------------------------------------------------------------------------
+
+def test_pitch_against_praat_on_the_dev_set(dev_utterances):
+    pytest.importorskip("parselmouth")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "prosody_check.py"
+    spec = importlib.util.spec_from_file_location("prosody_check", path)
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    counts = np.zeros(4, np.int64)
+    for utt in dev_utterances:
+        reference, ours = check.praat_f0(utt.audio.samples, "ac"), check.our_f0(utt.audio.samples)
+        n = min(len(reference), len(ours))
+        counts += check.compare(reference[:n], ours[:n])
+    both, gross, voiced, reference = counts
+    assert gross / both < 0.02
+    assert both / voiced > 0.93 and both / reference > 0.88
