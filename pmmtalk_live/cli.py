@@ -24,6 +24,15 @@ def _text(args: argparse.Namespace) -> str | None:
     return args.text
 
 
+def _emotion(text: str):
+    from .animators.emotion import parse_emotion
+
+    try:
+        return parse_emotion(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _compute(text: str) -> str:
     from .config import COMPUTE_PATTERN
 
@@ -41,7 +50,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
     result = animate_file(args.input[0], args.output, fps=args.fps, text=_text(args), preset=args.preset,
                           animator=args.animator, ckpt=args.ckpt,
                           idle=not args.no_idle, seed=args.seed, slate=args.slate, take=args.take,
-                          subject=args.subject, show_progress=not args.quiet, compute=args.compute)
+                          subject=args.subject, show_progress=not args.quiet, compute=args.compute,
+                          emotion=args.emotion)
     print(f"take: {result.take_path}")
     print(f"  {result.curves.num_frames} frames at {args.fps:g} fps ({result.audio.duration_s:.2f} s), "
           f"preset {args.preset}, mouth from {result.driven_by}")
@@ -60,7 +70,7 @@ def _animate_many(args: argparse.Namespace) -> int:
     recordings = expand_inputs(args.input)
     result = animate_many(recordings, args.output, jobs=args.jobs, show_progress=not args.quiet, fps=args.fps,
                           preset=args.preset, animator=args.animator, ckpt=args.ckpt, idle=not args.no_idle,
-                          seed=args.seed, subject=args.subject, compute=args.compute)
+                          seed=args.seed, subject=args.subject, compute=args.compute, emotion=args.emotion)
     for done in result.done:
         print(f"take: {done.take_path} ({done.source}: {done.num_frames} frames, {done.duration_s:.2f} s, "
               f"mouth from {done.driven_by})")
@@ -113,7 +123,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 _SERVE_OPTIONS = ("input", "device", "fast", "loop", "raw_rate", "raw_channels", "raw_format", "preset",
                   "animator", "ckpt", "compute", "fps", "lookahead_ms", "hop_ms", "max_backlog_ms", "subject", "osc", "livelink",
-                  "record", "takes_dir", "slate", "control", "studio", "idle", "seed", "quiet")
+                  "record", "takes_dir", "slate", "control", "studio", "idle", "emotion", "seed", "quiet")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -289,6 +299,7 @@ def _log_to_stderr(verbose: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .animators import ANIMATORS, DEFAULT_ANIMATOR, DEFAULT_COMPUTE, DEFAULT_FPS, DEFAULT_LOOKAHEAD_MS, FPS_CHOICES
+    from .animators.emotion import DEFAULT_INTENSITY, EMOTIONS, NEUTRAL
     from .audio import DEFAULT_RAW_CHANNELS, DEFAULT_RAW_FORMAT, DEFAULT_RAW_RATE_HZ, RAW_FORMAT_NAMES
     from .control import DEFAULT_PORT as DEFAULT_CONTROL_PORT
     from .studio import DEFAULT_HOST as STUDIO_HOST
@@ -329,7 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, help=f"subject name in the file name (default: {DEFAULT_SUBJECT})")
     p.add_argument("--seed", type=int, default=0, help="idle layer seed (blinks, gaze, head)")
-    p.add_argument("--no-idle", action="store_true", help="no blinks, gaze or head motion")
+    p.add_argument("--no-idle", action="store_true", help="no blinks, gaze, head motion or expression")
+    p.add_argument("--emotion", type=_emotion, default=NEUTRAL, metavar="NAME[:INTENSITY]",
+                   help=f"the face's mood: {', '.join(EMOTIONS)}; intensity 0..1 (default "
+                        f"{DEFAULT_INTENSITY:g}); docs/expression.md")
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="several recordings: processes at a time "
                    "(default: every core)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -435,7 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
                       f"{HOP_MS_RANGE[1]:g} ms (default: {DEFAULT_HOP_MS:g})")
     anim.add_argument("--max-backlog-ms", type=float, metavar="MS", help="audio older than this when its turn "
                       f"comes is skipped and counted (default: {DEFAULT_MAX_BACKLOG_MS:g})")
-    anim.add_argument("--no-idle", dest="idle", action="store_const", const=False, help="no blinks, gaze or head motion")
+    anim.add_argument("--no-idle", dest="idle", action="store_const", const=False,
+                      help="no blinks, gaze, head motion or expression")
+    anim.add_argument("--emotion", metavar="NAME[:INTENSITY]",
+                      help=f"the face's mood at the start: {', '.join(EMOTIONS)}; intensity 0..1 (default "
+                           f"{DEFAULT_INTENSITY:g}); remote /Emotion changes it live")
     anim.add_argument("--seed", type=int, help="idle layer seed")
     out = p.add_argument_group("outputs")
     out.add_argument("--osc", action="append", metavar="HOST:PORT[@SUBJECT]",

@@ -19,6 +19,7 @@ import yaml
 
 from . import yaml_file
 from .animators import ANIMATORS, DEFAULT_ANIMATOR, DEFAULT_COMPUTE, DEFAULT_FPS, DEFAULT_LOOKAHEAD_MS, FPS_CHOICES
+from .animators.emotion import NEUTRAL, Emotion, parse_emotion
 from .audio import DEFAULT_RAW_CHANNELS, DEFAULT_RAW_FORMAT, DEFAULT_RAW_RATE_HZ, RAW_FORMAT_NAMES
 from .control import DEFAULT_PORT as DEFAULT_CONTROL_PORT
 from .errors import ConfigError, SinkError, TakeError
@@ -86,6 +87,8 @@ class ServeConfig:
     studio: Destination | None = None
     """The studio page's address (``--studio``); None = no page."""
     idle: bool = True
+    emotion: Emotion = NEUTRAL
+    """The face's mood at the start (``NAME[:INTENSITY]``); a remote ``/Emotion`` changes it live."""
     seed: int = 0
     quiet: bool = False
 
@@ -215,6 +218,8 @@ def _convert(name: str, value, what: str):
         return parse_control(value, what)
     if name == "studio":
         return parse_studio(value, what)
+    if name == "emotion":
+        return _emotion(value, what)
     default = _FIELDS[name].default
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -232,6 +237,17 @@ def _convert(name: str, value, what: str):
         if not low <= value <= high:
             raise ConfigError(f"{what}: must be from {low:g} to {high:g}, got {show(value)}")
     return value
+
+
+def _emotion(value, what: str) -> Emotion:
+    if isinstance(value, Emotion):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{what}: expected NAME[:INTENSITY] (e.g. happy:0.6), got {show(value)}")
+    try:
+        return parse_emotion(value)
+    except ValueError as error:
+        raise ConfigError(f"{what}: {error}") from None
 
 
 def _number(value, kind: type, what: str) -> int | float:

@@ -1,6 +1,6 @@
 """Offline animation of a recording: the same stages as the live daemon, run over a whole file.
 
-    read_audio --Audio--> animator --CurveTrack(32 coeffs)--> + idle layer --CurveTrack(61 source)-->
+    read_audio --Audio--> animator --CurveTrack(32 coeffs)--> + FaceLayers --CurveTrack(61 source)-->
         preset.apply --CurveTrack(output curves)--> CSV take (+ the audio beside it)
 """
 
@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from . import rig
-from .animators import DEFAULT_ANIMATOR, DEFAULT_COMPUTE, DEFAULT_FPS, Animator, make_animator
-from .animators.idle import IDLE_OFF, IdleLayer
+from .animators import DEFAULT_ANIMATOR, DEFAULT_COMPUTE, DEFAULT_FPS, DEFAULT_LOOKAHEAD_MS, Animator, make_animator
+from .animators.emotion import NEUTRAL, Emotion
+from .animators.expression import EXPRESSION_OFF, FaceLayers
+from .animators.idle import IDLE_OFF
 from .audio.files import read_audio
 from .audio.loudness import loudness_envelope
 from .errors import AlignmentError, TakeError
@@ -24,9 +27,11 @@ from .retarget import TAKE_PRESET
 from .retarget.preset import Preset, load_preset
 from .sinks import DEFAULT_SUBJECT
 from .sinks.csv_take import write_take
-from .tracks import Audio, CurveTrack
+from .prosody import prosody_track
+from .tracks import SAMPLE_RATE_HZ, Audio, CurveTrack
 STAGES = 5
-"""Progress steps of ``animate_file``: phones, idle layer, retarget, writing the take, done."""
+"""Progress steps of ``animate_file``: phones, expression (idle layer, prosody, emotion), retarget,
+writing the take, done."""
 
 log = logging.getLogger(__name__)
 
@@ -45,32 +50,40 @@ class AnimateResult:
 
 def animate_audio(audio: Audio, *, fps: float, text: str | None = None, animator: str | Animator = DEFAULT_ANIMATOR,
                   ckpt: str | None = None, preset: Preset, idle: bool = True, seed: int = 0,
-                  on_stage: Callable[[str], None] | None = None) -> tuple[CurveTrack, CurveTrack]:
+                  emotion: Emotion = NEUTRAL, on_stage: Callable[[str], None] | None = None,
+                  ) -> tuple[CurveTrack, CurveTrack]:
     """(32 coefficients, the preset's output curves) for a whole recording at ``fps``.
 
     ``animator``: a name (with ``ckpt`` for ``pmmtalk``) or an animator already built; ``on_stage``
-    is called with each later stage's name as it starts."""
+    is called with each later stage's name as it starts. The face above the animator (idle layer,
+    expression layer from the prosody, ``emotion``) is the live engine's, frame by frame (``FaceLayers``)."""
     if isinstance(animator, str):
         animator = make_animator(animator, ckpt)
     coeffs = animator.animate(audio, fps, text)
-    _tell(on_stage, "idle layer")
-    settings = preset.idle if idle else IDLE_OFF
-    # speaking livens the idle layer: blinks come faster, the head moves more
-    activity = loudness_envelope(audio.samples, audio.sample_rate_hz, fps, coeffs.num_frames)
-    idle_track = IdleLayer(settings, fps, seed=seed).render(coeffs.num_frames, activity=activity)
     if coeffs.names != rig.MODEL_CHANNELS:
         raise ValueError(f"{animator.name}: coefficients must be rig.MODEL_CHANNELS in order, "
                          f"got {coeffs.names[:3]}...")
-    source = CurveTrack(rig.SOURCE_CHANNELS, rig.source_frames(coeffs.values, idle_track.values), fps)
+    _tell(on_stage, "expression")
+    settings = (preset.idle, preset.expression) if idle else (IDLE_OFF, EXPRESSION_OFF)
+    # speaking livens the idle layer: blinks come faster, the head moves more
+    activity = loudness_envelope(audio.samples, audio.sample_rate_hz, fps, coeffs.num_frames)
+    if audio.sample_rate_hz != SAMPLE_RATE_HZ:
+        raise ValueError(f"audio at {audio.sample_rate_hz} Hz; read_audio gives {SAMPLE_RATE_HZ} Hz")
+    prosody = prosody_track(audio.samples, fps, DEFAULT_LOOKAHEAD_MS / 1000.0)
+    layers = FaceLayers(fps, *settings, seed=seed, emotion=emotion)
+    source = np.zeros((coeffs.num_frames, len(rig.SOURCE_CHANNELS)), np.float32)
+    for k in range(coeffs.num_frames):
+        frame_prosody = prosody if k < prosody.f0_hz.shape[0] else None
+        layers.frame(coeffs.values[k], float(activity[k]), frame_prosody, k, out=source[k])
     _tell(on_stage, "retarget")
-    return coeffs, preset.apply(source)
+    return coeffs, preset.apply(CurveTrack(rig.SOURCE_CHANNELS, source, fps))
 
 
 def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = DEFAULT_FPS, text: str | None = None,
                  animator: str | Animator = DEFAULT_ANIMATOR, ckpt: str | None = None, preset: str | Path = TAKE_PRESET,
                  idle: bool = True, seed: int = 0, slate: str | None = None, take: int | None = None,
                  subject: str = DEFAULT_SUBJECT, show_progress: bool = True, compute: str = DEFAULT_COMPUTE,
-                 on_stage: Callable[[str], None] | None = None) -> AnimateResult:
+                 emotion: Emotion = NEUTRAL, on_stage: Callable[[str], None] | None = None) -> AnimateResult:
     """Animate one recording into a Live Link Face take in ``out_dir``; returns where it went.
 
     ``animator``: a name (with ``ckpt``, ``compute``) or one already built; ``on_stage``: called as
@@ -90,13 +103,14 @@ def animate_file(path: str | Path, out_dir: str | Path, *, fps: float = DEFAULT_
         stage("phones" + (" (forced alignment)" if text else " (recognition)"))
         try:
             coeffs, curves = animate_audio(audio, fps=fps, text=text, animator=built,
-                                           preset=loaded_preset, idle=idle, seed=seed, on_stage=stage)
+                                           preset=loaded_preset, idle=idle, seed=seed, emotion=emotion,
+                                           on_stage=stage)
         except AlignmentError as error:  # a transcript that cannot be aligned: the recording still can be
             log.warning(f"{path}: {error}; animated without the transcript, from "
                         f"{_driven_by(built, None)}")
             text = None
             coeffs, curves = animate_audio(audio, fps=fps, animator=built, preset=loaded_preset, idle=idle,
-                                           seed=seed, on_stage=stage)
+                                           seed=seed, emotion=emotion, on_stage=stage)
         stage("writing take")
         take_path = write_take(Path(out_dir), curves, audio, slate=slate or slate_from(path),
                                take=take, subject=subject, timecode="take")

@@ -15,6 +15,7 @@ import logging
 import threading
 
 from .animators import make_live_animator
+from .animators.emotion import Emotion
 from .config import ServeConfig
 from .control.remote import MAX_LIVELINK_ADDRESSES, Commands, ControlServer
 from .errors import PresetError, SinkError
@@ -84,6 +85,7 @@ class ServeSession:
         status = None if config.quiet or status_stream is None else StatusPrinter(status_stream)
         self.engine = Engine(self.source, animator, self.presets, self.outputs, hop_ms=config.hop_ms,
                              max_backlog_ms=config.max_backlog_ms, idle=config.idle, seed=config.seed,
+                             emotion=config.emotion,
                              stats=self.stats, status=status, status_extra=self._status_extra)
         if config.studio is not None:
             try:
@@ -114,7 +116,9 @@ class ServeSession:
         lines = [f"input: {self.source.description}",
                  f"animator: {animator.name}, {self.config.fps} fps, look-ahead "
                  f"{animator.lookahead_s * 1000:g} ms, hop {self.config.hop_ms:g} ms",
-                 f"preset: {self.presets.preset.name} ({self.presets.preset.path}; reloads when the file changes)"]
+                 f"preset: {self.presets.preset.name} ({self.presets.preset.path}; reloads when the file changes)",
+                 "face: " + (f"idle layer, expression from the voice, emotion {self.config.emotion} "
+                             "(/Emotion changes it)" if self.config.idle else "mouth only (--no-idle)")]
         for sink in self.outputs.sinks:
             lines.append(f"sending: {sink.description}")
         if self.control is not None:
@@ -217,6 +221,9 @@ class ServeSession:
     def clear_livelink_addresses(self) -> None:
         added, self._added_livelink = self._added_livelink, []
         self.outputs.remove_where(lambda s: any(s is a for a in added))
+
+    def set_emotion(self, emotion: Emotion) -> None:
+        self.engine.request_emotion(emotion)
 
     def set_streaming(self, on: bool) -> None:
         self.outputs.streaming = on

@@ -231,7 +231,7 @@ def test_animate_several_recordings_and_folders_in_parallel_listing_those_that_f
     failed = [line for line in result.stderr.splitlines() if line.startswith("pmmtalk-live: failed:")]
     assert failed == [f"pmmtalk-live: failed: {bad}: not an audio file libsndfile can read (format not recognised)"]
     assert "Traceback" not in result.stderr
-    assert "line.wav: idle layer" in result.stderr  # the bar moves at each stage of each file, not per file
+    assert "line.wav: expression" in result.stderr  # the bar moves at each stage of each file, not per file
     for name in ("line_1_pmmtalk_raw.csv", "line_2_pmmtalk_raw.csv", "example_1_pmmtalk_raw.csv"):
         take = read_take(tmp_path / "takes" / name)
         assert take.num_frames == 521 and take.column("JawOpen").max() > 0.3

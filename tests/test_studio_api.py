@@ -56,7 +56,7 @@ def test_state_and_preset(studio):
     assert status == 200 and state["mode"] == "live" and state["fps"] == 60
     assert state["preset"]["name"] == "mine" and not state["preset"]["changed"]
     status, preset = call(studio.url + "api/preset")
-    assert set(preset) == {"description", "smoothing", "idle", "outputs"}
+    assert set(preset) == {"description", "smoothing", "idle", "expression", "outputs"}
     assert preset["outputs"]["JawOpen"] == {"mix": {"jawOpen": 1.0, "mouthClose": -1.0}, "gain": 1.25, "offset": 0.0,
                                             "clamp": [0.0, 1.0], "region": "jaw"}
 

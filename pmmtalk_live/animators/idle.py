@@ -72,6 +72,8 @@ DOUBLE_BLINK_PROB = 0.1
 DOUBLE_BLINK_GAP_S = (0.06, 0.2)
 BLINK_SPEECH_BOOST = 0.5
 """At activity 1 the wait between blinks runs this much faster."""
+BLINK_BOUNDARY_PULL_S = 1.5
+"""At a phrase boundary, a blink due within this long comes now: people blink at pauses."""
 
 GAZE_LIMIT_RAD = (0.1, 0.06)
 """Largest eye yaw and pitch at gaze_scale 1."""
@@ -131,10 +133,11 @@ class IdleLayer:
         self._activity = 0.0  # speech activity, lagged
         self._frame = 0
 
-    def step(self, activity: float = 0.0) -> np.ndarray:
+    def step(self, activity: float = 0.0, boundary: bool = False) -> np.ndarray:
         """The next frame: float32 (len(rig.IDLE_CHANNELS),) in that order.
 
-        ``activity`` (0..1, clipped) is how much the character is speaking now.
+        ``activity`` (0..1, clipped) is how much the character is speaking now; ``boundary``: a phrase
+        ends here (the expression layer says so), and a blink due soon comes now.
         """
         settings = self.settings
         dt = 1.0 / self.fps
@@ -142,6 +145,8 @@ class IdleLayer:
         self._activity += (activity - self._activity) * self._activity_follow
         values = np.zeros(len(rig.IDLE_CHANNELS), np.float32)
         if settings.blinks:
+            if boundary:
+                self._blinks.pull(BLINK_BOUNDARY_PULL_S)
             lid = self._blinks.step(dt, activity)
             values[_BLINK] = lid * min(max(settings.blink_scale, 0.0), 1.0)
         if settings.gaze:
@@ -201,6 +206,11 @@ class _Blinks:
         else:
             self._refractory_s = BLINK_MIN_GAP_S
             self._wait_s = self._draw_wait()
+
+    def pull(self, within_s: float) -> None:
+        """Start the next blink at once if it is due within ``within_s`` (and the eyes may blink)."""
+        if self._elapsed_s is None and self._refractory_s <= 0.0 and self._wait_s <= within_s:
+            self._wait_s = 0.0
 
     def step(self, dt: float, activity: float) -> float:
         if self._elapsed_s is None:

@@ -33,6 +33,7 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import osc_types
 
+from ..animators.emotion import DEFAULT_INTENSITY, EMOTIONS, Emotion
 from ..errors import ControlError, PmmtalkError
 from ..sinks.csv_take import MAX_TAKE, check_take_name
 
@@ -116,6 +117,9 @@ class ControlTarget(Protocol):
 
     def set_preset(self, name: str) -> None:
         """Switch to the preset with this bare name; raises PresetError if it cannot load (the old one stays)."""
+
+    def set_emotion(self, emotion: Emotion) -> None:
+        """Blend the face into ``emotion`` (checked: a known name, intensity 0..1)."""
 
 
 class CommandRefused(ControlError):
@@ -257,6 +261,25 @@ def _preset_name(value: Any) -> str:
     return value
 
 
+def _emotion(name: Any, intensity: Any) -> Emotion:
+    """An emotion name (any case) and an optional intensity 0..1 (a number, or digits as text)."""
+    if not isinstance(name, str):
+        raise CommandRefused(f"emotion {_shown(name)} is not a name ({', '.join(EMOTIONS)})")
+    if intensity is None:
+        intensity = DEFAULT_INTENSITY
+    elif isinstance(intensity, str):
+        try:
+            intensity = float(intensity)
+        except ValueError:
+            raise CommandRefused(f"intensity {_shown(intensity)} is not a number 0..1") from None
+    elif isinstance(intensity, bool) or not isinstance(intensity, (int, float)):
+        raise CommandRefused(f"intensity {_shown(intensity)} is not a number 0..1")
+    try:
+        return Emotion(name.strip().lower(), float(intensity))
+    except ValueError as error:
+        raise CommandRefused(str(error)) from None
+
+
 def _one_line(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 3] + "..."
@@ -326,6 +349,9 @@ def carry_out(target: ControlTarget, address: str, args: list[Any]) -> tuple[str
         case "/Preset":
             (name,) = _arguments(args, 1, 1, "name")
             target.set_preset(_preset_name(name))
+        case "/Emotion":
+            name, intensity = _arguments(args, 1, 2, "name [intensity]")
+            target.set_emotion(_emotion(name, intensity))
         case "/BatteryQuery":
             _arguments(args, 0, 0, "")
             return "/Battery", [BATTERY_LEVEL]

@@ -57,8 +57,8 @@ def document_of(preset: Preset) -> dict:
             curve["region"] = out.region
         outputs[out.name] = curve
     smoothing = {region: {"filter": s.kind, **dict(s.params)} for region, s in preset.smoothing.items()}
-    return {"description": preset.description, "smoothing": smoothing,
-            "idle": dataclasses.asdict(preset.idle), "outputs": outputs}
+    return {"description": preset.description, "smoothing": smoothing, "idle": dataclasses.asdict(preset.idle),
+            "expression": dataclasses.asdict(preset.expression), "outputs": outputs}
 
 
 class PresetEdit:
@@ -154,8 +154,9 @@ class PresetEdit:
         shown = shown or f"{self.path} (edited)"
         if len(text.encode("utf-8")) > MAX_PRESET_BYTES:
             raise PresetError(f"{shown}: too large for a preset file (at most {MAX_PRESET_BYTES} bytes)")
-        description, outputs, smoothing, idle = read_preset(yaml_file.compose(text, shown, PresetError), shown)
-        return Preset(self.path.stem, description, self.path, outputs, smoothing, idle)
+        description, outputs, smoothing, idle, expression = read_preset(
+            yaml_file.compose(text, shown, PresetError), shown)
+        return Preset(self.path.stem, description, self.path, outputs, smoothing, idle, expression)
 
     def _load(self, text: str):
         try:

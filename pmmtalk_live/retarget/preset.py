@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import rig, yaml_file
+from ..animators.expression import ExpressionSettings
 from ..animators.idle import IdleSettings
 from ..errors import PresetError
 from ..tracks import CurveTrack
@@ -58,6 +59,8 @@ class Preset:
     smoothing: dict[str, Smoothing]
     """One entry per ``rig.REGIONS`` key (``none`` where the file says nothing)."""
     idle: IdleSettings
+    expression: ExpressionSettings = ExpressionSettings()
+    """What the expression layer and the emotion add for this rig (the file's ``expression:`` section)."""
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -224,8 +227,9 @@ def check_preset(path: str | Path) -> Preset:
     """Read and validate one preset file; raises PresetError naming the file, the line and the key."""
     path = Path(path)
     text = yaml_file.read_text(path, "preset file", PresetError, MAX_PRESET_BYTES)
-    description, outputs, smoothing, idle = read_preset(yaml_file.compose(text, str(path), PresetError), str(path))
-    return Preset(path.stem, description, path, outputs, smoothing, idle)
+    description, outputs, smoothing, idle, expression = read_preset(
+        yaml_file.compose(text, str(path), PresetError), str(path))
+    return Preset(path.stem, description, path, outputs, smoothing, idle, expression)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -251,6 +255,9 @@ def describe_preset(preset: Preset) -> str:
     for field in dataclasses.fields(IdleSettings):
         value = getattr(preset.idle, field.name)
         lines.append(f"  {field.name}: {str(value).lower() if isinstance(value, bool) else f'{value:g}'}")
+    lines += ["", "expression layer and emotion (scales):"]
+    for field in dataclasses.fields(ExpressionSettings):
+        lines.append(f"  {field.name}: {getattr(preset.expression, field.name):g}")
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import yaml
 
 from .. import rig
+from ..animators.expression import ExpressionSettings
 from ..animators.idle import IdleSettings
 from ..errors import PresetError
 from ..yaml_file import join_key, line_of, merge_keys, shorten, value_of
@@ -50,6 +51,11 @@ sources (0..1, radians) and the filters do."""
 
 MAX_IDLE_SCALE = 10.0
 """Largest ``*_scale`` of the idle section (1 = the idle layer's natural amplitude)."""
+
+MAX_EXPRESSION_SCALE = 3.0
+"""Largest scale of the expression section (1 = as designed; beyond 3 the face caricatures)."""
+MAX_BLEND_MS = 10_000.0
+"""Slowest emotion change (``expression.blend_ms``)."""
 
 
 @dataclass(frozen=True)
@@ -126,22 +132,24 @@ def did_you_mean(word: str, choices) -> str:
 
 
 def read_preset(root: yaml.Node | None, shown: str) -> tuple[str, tuple[OutputCurve, ...], dict[str, Smoothing],
-                                                             IdleSettings]:
-    """(description, outputs, smoothing per region, idle settings) of a composed preset file."""
+                                                             IdleSettings, ExpressionSettings]:
+    """(description, outputs, smoothing per region, idle settings, expression settings) of a composed
+    preset file."""
     if root is None:
         raise PresetError(f"{shown}:1: empty file; a preset needs description, outputs and idle")
     reader = _Reader(shown)
     if not isinstance(root, yaml.MappingNode):
         raise reader.error(line_of(root), "", f"not a preset: expected a YAML mapping with description, "
                                               f"outputs and idle, got {_kind(root)}")
-    top = reader.fields(root, "", 1, required=("description", "outputs", "idle"), optional=("smoothing",))
+    top = reader.fields(root, "", 1, required=("description", "outputs", "idle"), optional=("smoothing", "expression"))
     description = reader.text(top["description"][1], "description")
     outputs = _read_outputs(reader, *top["outputs"])
     smoothing = {region: Smoothing() for region in rig.REGIONS}
     if "smoothing" in top:
         smoothing.update(_read_smoothing(reader, *top["smoothing"]))
     idle = _read_idle(reader, *top["idle"])
-    return description, outputs, smoothing, idle
+    expression = _read_expression(reader, *top["expression"]) if "expression" in top else ExpressionSettings()
+    return description, outputs, smoothing, idle, expression
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -151,6 +159,7 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 
+_EXPRESSION_FIELDS = tuple(f.name for f in dataclasses.fields(ExpressionSettings))
 _IDLE_SWITCHES = tuple(f.name for f in dataclasses.fields(IdleSettings) if isinstance(f.default, bool))
 _IDLE_SCALES = tuple(f.name for f in dataclasses.fields(IdleSettings) if not isinstance(f.default, bool))
 
@@ -378,3 +387,12 @@ def _read_idle(reader: _Reader, line: int, node: yaml.Node) -> IdleSettings:
         if name in found:
             settings[name] = reader.number(found[name][1], f"idle.{name}", 0.0, MAX_IDLE_SCALE)
     return IdleSettings(**settings)
+
+
+def _read_expression(reader: _Reader, line: int, node: yaml.Node) -> ExpressionSettings:
+    found = reader.fields(node, "expression", line, required=(), optional=_EXPRESSION_FIELDS)
+    values = {}
+    for name, (_, value) in found.items():
+        high = MAX_BLEND_MS if name == "blend_ms" else MAX_EXPRESSION_SCALE
+        values[name] = reader.number(value, f"expression.{name}", 0.0, high)
+    return ExpressionSettings(**values)

@@ -2,7 +2,8 @@
 layer and the retarget preset, out to the sinks and the take recorder on a fixed frame clock.
 
     source --AudioBlock--> [hop buffer] --hop (160 samples)--> LiveAnimator --LiveCoeffs (n, 32)-->
-        + idle layer --(61 source channels)--> Retargeter --CurveFrame--> Outputs (sinks, take)
+        FaceLayers (idle, expression from ProsodyStream, emotion) --(61 source channels)-->
+        Retargeter --CurveFrame--> Outputs (sinks, take)
 
 Frame clock: frame k shows stream time k / fps, counted from the stream's first sample, so frame
 numbers increase monotonically with the audio and never drift from it. A frame leaves once the
@@ -29,7 +30,10 @@ import numpy as np
 from .. import rig
 from ..animators import LiveAnimator, LiveCoeffs
 from ..audio.sources import Source
-from ..animators.idle import IDLE_OFF, IdleLayer, IdleSettings
+from ..animators.emotion import NEUTRAL, Emotion
+from ..animators.expression import EXPRESSION_OFF, FaceLayers
+from ..animators.idle import IDLE_OFF
+from ..prosody import ProsodyFrames, ProsodyStream
 from ..retarget.preset import Preset
 from ..retarget.watch import PresetWatcher
 from ..sinks.outputs import Outputs
@@ -66,7 +70,7 @@ class Engine:
 
     def __init__(self, source: Source, animator: LiveAnimator, presets: PresetWatcher, outputs: Outputs, *,
                  hop_ms: float = DEFAULT_HOP_MS, max_backlog_ms: float = DEFAULT_MAX_BACKLOG_MS,
-                 idle: bool = True, seed: int = 0, stats: LiveStats | None = None,
+                 idle: bool = True, seed: int = 0, emotion: Emotion = NEUTRAL, stats: LiveStats | None = None,
                  status: StatusPrinter | None = None, status_extra=None) -> None:
         if not HOP_MS_RANGE[0] <= hop_ms <= HOP_MS_RANGE[1]:
             raise ValueError(f"hop must be {HOP_MS_RANGE[0]:g} to {HOP_MS_RANGE[1]:g} ms, got {hop_ms:g}")
@@ -81,7 +85,9 @@ class Engine:
         self.status = status
         self.status_extra = status_extra
         self._idle_enabled = idle
-        self._idle = IdleLayer(self._idle_settings(presets.preset), self.fps, seed=seed)
+        self._layers = FaceLayers(self.fps, *self._layer_settings(presets.preset), seed=seed, emotion=emotion)
+        self._prosody = ProsodyStream(self.fps, animator.lookahead_s)
+        self._pending_emotion: Emotion | None = None
         self._retargeter = presets.preset.retargeter(self.fps)
         self._names = presets.preset.output_names
         self._pending_preset: Preset | None = None
@@ -197,6 +203,7 @@ class Engine:
 
     def _process(self, hop: np.ndarray) -> None:
         started = time.perf_counter()
+        self._prosody.process(hop)  # first: a frame the animator finishes now has its prosody ready too
         self._emit(self.animator.process(hop))
         self.stats.hop_done(time.perf_counter() - started, len(hop) / SAMPLE_RATE_HZ, hop)
 
@@ -205,8 +212,8 @@ class Engine:
         num_samples += len(self._hop_buffer)
         self._hop_buffer = np.zeros(0, np.float32)
         dropped = self.animator.skip(num_samples)
-        for _ in range(dropped):  # the idle layer's clock keeps time with the frames
-            self._idle.step(0.0)
+        self._prosody.skip(num_samples)
+        self._layers.skip(dropped)  # the idle layer's clock keeps time with the frames
         self._next_frame += dropped
         self.stats.frames_skipped(dropped)
         if dropped:
@@ -217,6 +224,7 @@ class Engine:
             hop, self._hop_buffer = self._hop_buffer, np.zeros(0, np.float32)
             self._process(hop)
         started = time.perf_counter()
+        self._prosody.flush()
         self._emit(self.animator.flush())
         self.stats.compute_s += time.perf_counter() - started
 
@@ -227,9 +235,10 @@ class Engine:
             # the animator's count is the truth; only a skip can move it, and _skip followed it
             log.warning("animator frame %d where the engine expected %d", out.first_frame, self._next_frame)
         source_frame = self._source_frame
+        prosody = self._prosody_of(out.first_frame, out.num_frames)
         for i in range(out.num_frames):
             number = out.first_frame + i
-            rig.source_frames(out.coeffs[i], self._idle.step(float(out.activity[i])), out=source_frame)
+            self._layers.frame(out.coeffs[i], float(out.activity[i]), prosody, i, out=source_frame)
             values = self._retargeter.step(source_frame)
             capture_s = _capture_time(self._captures, round(number * SAMPLE_RATE_HZ / self.fps))
             frame = CurveFrame(number, self.fps, capture_s, self._wall_offset_s + capture_s, self._names, values,
@@ -238,11 +247,34 @@ class Engine:
             self.stats.frame_sent(time.monotonic() - capture_s)
         self._next_frame = out.first_frame + out.num_frames
 
-    # --- presets -------------------------------------------------------------------------------------
+    def _prosody_of(self, first: int, count: int) -> ProsodyFrames | None:
+        """The prosody of frames ``first`` .. ``first + count - 1``; None (no prosody-driven motion for
+        them) in the rare case the tracker is a hop behind the animator."""
+        if self._prosody.frames_ready() < first + count:
+            return None
+        return self._prosody.take(first, count)
+
+    # --- presets and emotion --------------------------------------------------------------------------
+
+    @property
+    def emotion(self) -> Emotion:
+        """The emotion asked for last (the face may still be blending into it)."""
+        with self._preset_lock:
+            pending = self._pending_emotion
+        return pending if pending is not None else self._layers.emotion.target
+
+    def request_emotion(self, emotion: Emotion) -> None:
+        """Blend into ``emotion`` from the next hop on (thread-safe)."""
+        with self._preset_lock:
+            self._pending_emotion = emotion
 
     def _poll_presets(self) -> None:
         with self._preset_lock:
             preset, self._pending_preset = self._pending_preset, None
+            emotion, self._pending_emotion = self._pending_emotion, None
+        if emotion is not None:
+            self._layers.set_emotion(emotion)
+            log.info("emotion %s", emotion)
         edited = self.presets.poll()
         if preset is not None:
             self._held_preset = None  # a preset asked for replaces an edit waiting for the take's end
@@ -267,11 +299,12 @@ class Engine:
         retargeter.continue_from(self._retargeter)  # a tuned preset goes on smoothly, no jump
         self._retargeter = retargeter
         self._names = preset.output_names
-        self._idle.settings = self._idle_settings(preset)
+        self._layers.set_settings(*self._layer_settings(preset))
         log.info("preset %s in use (%d curves)", preset.name, len(self._names))
 
-    def _idle_settings(self, preset: Preset) -> IdleSettings:
-        return preset.idle if self._idle_enabled else IDLE_OFF
+    def _layer_settings(self, preset: Preset):
+        """(idle, expression) settings: the preset's, or none of either with ``--no-idle``."""
+        return (preset.idle, preset.expression) if self._idle_enabled else (IDLE_OFF, EXPRESSION_OFF)
 
 
 def _capture_time(captures, sample: int) -> float:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from ..animators.emotion import EMOTIONS
 from ..control.remote import open_to_network
 from ..errors import PmmtalkError, StudioError
 from .live import LiveStudio
@@ -170,8 +171,10 @@ class StudioServer:
         state = {"mode": "live" if live else "playback", "takes_folder": str(self.takes_folder),
                  "open_take": self.open_take}
         if live is not None:
-            state.update(fps=live.session.engine.fps, preset=live.state(), recording=live.recording(),
-                         animator=live.session.engine.animator.name)
+            engine = live.session.engine
+            state.update(fps=engine.fps, preset=live.state(), recording=live.recording(),
+                         animator=engine.animator.name, emotions=list(EMOTIONS),
+                         emotion={"name": engine.emotion.name, "intensity": engine.emotion.intensity})
         return web.json_response(state)
 
     def _live(self) -> LiveStudio:
@@ -286,6 +289,7 @@ class StudioServer:
                 "latency_p95_ms": _finite(snap.latency_p95_ms), "real_time_factor": _finite(snap.real_time_factor),
                 "frames_sent": snap.frames_sent, "frames_dropped": snap.frames_dropped,
                 "level_db": _finite(live.session.stats.level_db), "recording": live.recording(),
+                "emotion": str(live.session.engine.emotion),
                 "preset": live.state()}
 
 

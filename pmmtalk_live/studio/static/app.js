@@ -39,11 +39,13 @@ async function main() {
     plot.resize(fps);
     $("mode").textContent = `live · ${state.animator} · ${fps} fps`;
     await Promise.all([loadPreset(state.preset), loadPresetList()]);
+    showEmotions(state.emotions, state.emotion);
     connect();
   } else {
     $("mode").textContent = "playback";
     for (const id of ["tune-panel"]) $(id).hidden = true;
-    for (const id of ["preset-select", "preset-switch", "record-start", "record-stop", "slate", "take"]) $(id).disabled = true;
+    for (const id of ["preset-select", "preset-switch", "record-start", "record-stop", "slate", "take",
+                      "emotion-select", "emotion-intensity"]) $(id).disabled = true;
   }
   wireControls();
   await loadTakes();
@@ -100,6 +102,7 @@ function onMeters(m) {
   $("rec").hidden = !m.recording;
   if (m.recording) $("rec").textContent = `● REC ${m.recording.take} ${(m.recording.frames / fps).toFixed(0)} s`;
   showPresetState(m.preset);
+  $("emotion-shown").textContent = m.emotion;
   if (m.preset.version !== presetVersion) loadPreset(m.preset);
 }
 
@@ -205,6 +208,15 @@ function wireControls() {
     const t = Number(scrub.value) * playback.take.duration_s;
     if (playback.audio.src) playback.audio.currentTime = t; else playback.clock = {start: performance.now() - t * 1000, paused: true};
   };
+}
+
+function showEmotions(names, current) {
+  $("emotion-select").replaceChildren(...names.map(n => el("option", {value: n}, [n])));
+  $("emotion-select").value = current.name;
+  $("emotion-intensity").value = current.intensity || 0.6;
+  const send = () => command("/Emotion", [$("emotion-select").value, Number($("emotion-intensity").value)]);
+  $("emotion-select").onchange = send;
+  $("emotion-intensity").onchange = send;
 }
 
 async function loadTakes() {

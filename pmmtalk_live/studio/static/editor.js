@@ -27,7 +27,7 @@ export class PresetEditor {
     this.doc = doc;
     this.outputMeters.clear();
     this.sourceMeters.clear();
-    this.root.replaceChildren(this.descriptionBlock(), this.idleBlock(), ...this.regionBlocks());
+    this.root.replaceChildren(this.descriptionBlock(), this.idleBlock(), this.expressionBlock(), ...this.regionBlocks());
   }
 
   descriptionBlock() {
@@ -51,6 +51,13 @@ export class PresetEditor {
       }
     }
     return el("details", {class: "group", open: ""}, [el("summary", {}, ["idle layer (blinks, gaze, head)"]), ...rows]);
+  }
+
+  expressionBlock() {
+    const rows = Object.entries(this.doc.expression || {}).map(([name, value]) =>
+      numberControl(`expression.${name}`, name, value, 0, name === "blend_ms" ? 2000 : 3, name === "blend_ms" ? 10 : 0.05,
+                    v => this.change({expression: {[name]: v}})));
+    return el("details", {class: "group"}, [el("summary", {}, ["expression layer and emotion (scales per region)"]), ...rows]);
   }
 
   regionBlocks() {
