@@ -13,6 +13,7 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 
+from pmmtalk_live.animators.emotion import DEFAULT_INTENSITY, Emotion
 from pmmtalk_live.control import ControlServer
 from pmmtalk_live.control.remote import open_to_network
 from pmmtalk_live.errors import ControlError, PresetError, TakeError
@@ -75,6 +76,9 @@ class RecordingTarget:
 
     def set_preset(self, name):
         self._call("set_preset", name)
+
+    def set_emotion(self, emotion):
+        self._call("set_emotion", emotion)
 
 
 class Client:
@@ -152,6 +156,10 @@ def expect_no_reply_then_battery(client: Client) -> None:
     ("/LiveLinkStreamStart", [], ("set_streaming", True)),
     ("/LiveLinkStreamStop", [], ("set_streaming", False)),
     ("/Preset", ["metahuman"], ("set_preset", "metahuman")),
+    ("/Emotion", ["happy", 0.8], ("set_emotion", Emotion("happy", 0.8))),
+    ("/Emotion", ["Sad"], ("set_emotion", Emotion("sad", DEFAULT_INTENSITY))),
+    ("/Emotion", ["angry", "1"], ("set_emotion", Emotion("angry", 1.0))),
+    ("/Emotion", ["neutral", 0], ("set_emotion", Emotion("neutral", 0.0))),
 ])
 def test_every_command_reaches_the_target_with_its_arguments(server, client, target, address, args, call):
     client.send(address, *args)
@@ -235,6 +243,11 @@ def test_a_name_that_would_escape_the_takes_folder_is_refused(server, client, ta
     ("/OSCSetSendTarget", ["::1", 9000], "replies leave from an IPv4 socket"),
     ("/Preset", ["../../etc/passwd"], "is not a bare preset name"),
     ("/Preset", ["my_rig.yaml"], "is not a bare preset name"),
+    ("/Emotion", ["joyful"], "unknown emotion 'joyful'"),
+    ("/Emotion", ["happy", 1.5], "intensity must be 0..1"),
+    ("/Emotion", ["happy", "lots"], "intensity 'lots' is not a number 0..1"),
+    ("/Emotion", [3], "emotion 3 is not a name"),
+    ("/Emotion", [], "takes 1 to 2 arguments (name [intensity]), got 0"),
     ("/LiveLinkStreamStart", [1], "takes 0 arguments (none), got 1"),
     ("/Transport", ["127.0.0.1:9000", "/takes/x.csv"], "not supported"),
     ("/NoSuchCommand", [], "unknown command"),

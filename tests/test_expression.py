@@ -121,3 +121,30 @@ def test_an_emotion_blends_in_over_its_time():
     target = POSES["happy"]["mouthSmileLeft"]
     assert values[0] < 0.1 * target and values[int(0.4 * FPS)] == pytest.approx(target * (1 - np.exp(-1)), rel=0.05)
     assert values[-1] > 0.94 * target
+
+
+def test_the_emotion_setting_and_option(tmp_path):
+    import subprocess
+    import sys
+
+    from pmmtalk_live.config import load_config
+    from pmmtalk_live.errors import ConfigError
+    from pmmtalk_live.sinks.csv_take import read_take
+    from tests.conftest import EXAMPLE_WAV, REPO
+
+    assert load_config(None, {"emotion": "sad:0.3"}).emotion == Emotion("sad", 0.3)
+    assert load_config(None, {}).emotion == NEUTRAL
+    with pytest.raises(ConfigError, match="unknown emotion 'glad'"):
+        load_config(None, {"emotion": "glad"})
+
+    cli = [sys.executable, "-m", "pmmtalk_live.cli", "animate", str(EXAMPLE_WAV), "--animator", "phonetic", "-q"]
+    refused = subprocess.run(cli + ["--emotion", "happy:3"], capture_output=True, text=True, cwd=REPO)
+    assert refused.returncode == 2 and "emotion intensity must be 0..1" in refused.stderr
+    smiles = {}
+    for name in ("neutral", "happy"):
+        done = subprocess.run(cli + ["--emotion", name, "--preset", "metahuman", "-o", str(tmp_path / name)],
+                              capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        take = read_take(next((tmp_path / name).glob("*_raw.csv")))
+        smiles[name] = float(take.column("MouthSmileLeft").mean())
+    assert smiles["happy"] >= 0.25 > smiles["neutral"]

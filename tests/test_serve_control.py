@@ -469,3 +469,21 @@ def test_a_control_flood_under_a_low_descriptor_limit(tmp_path):
     assert len(text.splitlines()) < 100, text[-3000:]  # throttled: not one line per datagram (3,000)
     (take,) = takes.glob("flood_1_*_raw.csv")
     assert len(read_take(take).values) >= 30
+
+
+def test_emotion_command_smiles_the_live_face(tmp_path):
+    """``/Emotion happy 1`` on the control port: the Live Link Face packets' smile rises within the
+    blend time; ``/Emotion neutral`` takes it back."""
+    from pmmtalk_live import rig
+
+    session = Session(tmp_path)
+    smile = rig.LIVE_LINK_FACE_NAMES.index("MouthSmileLeft")
+    try:
+        assert session.livelink.wait_for(lambda p: len(p) >= 30, 20)
+        assert decode_live_link_face(session.livelink.payloads()[-1]).values[smile] < 0.2
+        session.send("/Emotion", "happy", 1.0)
+        assert session.livelink.wait_for(lambda p: decode_live_link_face(p[-1]).values[smile] > 0.6, 10)
+        session.send("/Emotion", "neutral")
+        assert session.livelink.wait_for(lambda p: decode_live_link_face(p[-1]).values[smile] < 0.2, 10)
+    finally:
+        session.close()

@@ -275,7 +275,7 @@ def _emotion(name: Any, intensity: Any) -> Emotion:
     elif isinstance(intensity, bool) or not isinstance(intensity, (int, float)):
         raise CommandRefused(f"intensity {_shown(intensity)} is not a number 0..1")
     try:
-        return Emotion(name.strip().lower(), float(intensity))
+        return Emotion(name.strip().lower(), round(float(intensity), 4))  # OSC floats are float32
     except ValueError as error:
         raise CommandRefused(str(error)) from None
 
