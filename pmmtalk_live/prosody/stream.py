@@ -136,7 +136,7 @@ class ProsodyStream:
             first_centre, first_last = self._steps_for(first_frame)
             self.tracker.drop_before(min(first_centre, first_last) - 1)
         columns = np.array(rows, np.float32).reshape(count, len(FRAME_FIELDS)).T
-        return ProsodyFrames(first_frame, **{name: col.copy() for name, col in zip(FRAME_FIELDS, columns)})
+        return ProsodyFrames(first_frame, **dict(zip(FRAME_FIELDS, columns)))
 
     def _frame(self, frame: int) -> tuple[float, ...]:
         """One frame's values in FRAME_FIELDS order: the step row nearest its time (or the latest its

@@ -23,9 +23,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import pitch
 from ..tracks import SAMPLE_RATE_HZ
-from .pitch import HOP
+from .pitch import HOP, THRESHOLD, WINDOW, PitchEstimate
+from .pitch import estimate as estimate_pitch
 
 STEP_S = HOP / SAMPLE_RATE_HZ
 STEP_FIELDS = ("f0_hz", "voiced", "pitch", "loudness", "speech", "rising", "pause", "rate")
@@ -114,15 +114,16 @@ class ProsodyTracker:
 
     def push(self, window: np.ndarray | None) -> None:
         """One (WINDOW,) float32 window centred on this step, or None where the audio was lost."""
-        if window is None:
-            level, estimate = self._floor_db, pitch.PitchEstimate(0.0, 1.0)
+        level = self._floor_db if window is None else self._level_db(window)
+        if window is None or level < self._floor_db + VOICED_OVER_NOISE_DB:
+            found = PitchEstimate(0.0, 1.0)  # too quiet to be voiced: YIN's cost saved
         else:
-            level, estimate = self._level_db(window), pitch.estimate(window, self._prev_f0)
+            found = estimate_pitch(window, self._prev_f0)
         # the zeros before the stream's first sample are not noise
-        padded = self.step * HOP < pitch.WINDOW // 2
-        floor = self._noise_floor(level, counts=window is not None and not padded and estimate.f0_hz <= 0.0)
-        voiced = self._voicing(estimate, level, floor)
-        f0 = estimate.f0_hz if voiced >= 0.5 else 0.0
+        padded = self.step * HOP < WINDOW // 2
+        floor = self._noise_floor(level, counts=window is not None and not padded and found.f0_hz <= 0.0)
+        voiced = self._voicing(found, level, floor)
+        f0 = found.f0_hz if voiced >= 0.5 else 0.0
         self._prev_f0 = f0
         st = self._relative_pitch(f0)
         loudness = self._loudness(level, floor)
@@ -175,11 +176,11 @@ class ProsodyTracker:
 
     # --- pitch -------------------------------------------------------------------------------------
 
-    def _voicing(self, estimate: pitch.PitchEstimate, level: float, floor: float) -> float:
+    def _voicing(self, estimate: PitchEstimate, level: float, floor: float) -> float:
         """0..1, 0.5 at the YIN threshold; 0 where the window is within reach of the noise floor."""
         if estimate.f0_hz <= 0.0 or level - floor < VOICED_OVER_NOISE_DB:
             return min(max((1.0 - estimate.aperiodicity) * 0.5, 0.0), 0.49)
-        return min(max(0.5 + (pitch.THRESHOLD - estimate.aperiodicity) / (2 * pitch.THRESHOLD), 0.5), 1.0)
+        return min(max(0.5 + (THRESHOLD - estimate.aperiodicity) / (2 * THRESHOLD), 0.5), 1.0)
 
     def _relative_pitch(self, f0: float) -> float:
         """Semitones above the median of the last MEDIAN_STEPS voiced steps (0 where unvoiced)."""
