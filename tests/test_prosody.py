@@ -90,9 +90,10 @@ def test_noise_is_unvoiced():
 
 # --- streaming ----------------------------------------------------------------------------------------
 
-def test_live_in_odd_pieces_equals_offline():
+@pytest.mark.parametrize("lookahead_s", [LOOKAHEAD_S, 0.0])
+def test_live_in_odd_pieces_equals_offline(lookahead_s):
     audio = syllables(140.0, 12)
-    stream, taken, rng = ProsodyStream(FPS, LOOKAHEAD_S), [], np.random.default_rng(2)
+    stream, taken, rng = ProsodyStream(FPS, lookahead_s), [], np.random.default_rng(2)
     start = next_frame = 0
     while start < len(audio):
         size = int(rng.integers(1, 700))
@@ -105,24 +106,24 @@ def test_live_in_odd_pieces_equals_offline():
     stream.flush()
     taken.append(stream.take(next_frame, stream.frames_ready() - next_frame))
     live = ProsodyFrames(0, **{name: np.concatenate([getattr(t, name) for t in taken]) for name in FIELDS})
-    same(live, prosody_track(audio, FPS, LOOKAHEAD_S))
+    same(live, prosody_track(audio, FPS, lookahead_s))
 
 
-def test_future_audio_does_not_change_ready_frames():
+@pytest.mark.parametrize("lookahead_s", [LOOKAHEAD_S, 0.03])
+def test_frame_k_reads_no_audio_after_k_over_fps_plus_lookahead(lookahead_s):
+    """Frames 0..k are the same whatever follows sample (k / fps + lookahead_s) * 16000."""
     audio = syllables(140.0, 10)
-    cut = len(audio) // 2
-    endings = [syllables(90.0, 6, seed=3), np.zeros(SAMPLE_RATE_HZ, np.float32), 0.5 * glide(300, 150, 1.0)]
-    results = []
-    for ending in endings:
-        stream = ProsodyStream(FPS, LOOKAHEAD_S)
-        stream.process(audio[:cut])
-        ready = stream.frames_ready()
-        assert (ready - 1) / FPS + LOOKAHEAD_S <= cut / SAMPLE_RATE_HZ
-        stream.process(ending)
-        results.append(stream.take(0, ready))
-    for other in results[1:]:
-        same(results[0], other)
-    assert results[0].accent.max() > 0 and results[0].speech.max() > 0.5
+    whole = prosody_track(audio, FPS, lookahead_s)
+    for k in (61, 100, 137):
+        cut = int(np.floor((k / FPS + lookahead_s) * SAMPLE_RATE_HZ))
+        endings = [syllables(90.0, 6, seed=3), np.zeros(SAMPLE_RATE_HZ, np.float32), 0.5 * glide(300, 150, 1.0)]
+        for ending in endings:
+            stream = ProsodyStream(FPS, lookahead_s)
+            stream.process(audio[:cut])
+            assert stream.frames_ready() == k + 1
+            stream.process(ending)
+            same(stream.take(0, k + 1), whole, k + 1)
+    assert whole.accent.max() > 0 and whole.speech.max() > 0.5
 
 
 def test_skip_keeps_frame_k_at_time_k_over_fps():

@@ -127,7 +127,7 @@ class ProsodyTracker:
         self._prev_f0 = f0
         st = self._relative_pitch(f0)
         loudness = self._loudness(level, floor)
-        speaking = self._speaking(voiced >= 0.5 and level - floor >= VOICED_OVER_NOISE_DB)
+        speaking = self._speaking(f0 > 0.0)
         self._find_nucleus(level, floor, voiced >= 0.5)
         self._find_accent(st, f0 > 0.0, loudness)
         rising = self._rising_now(st, f0 > 0.0)
