@@ -30,8 +30,8 @@ class ProsodyFrames:
     """Prosody per output frame (frame k shows stream time k / fps), all float32 arrays of shape (n,).
 
     ``f0_hz``: pitch in Hz, 0 where unvoiced. ``pitch``: semitones above the median F0 of the
-    speaker's last 5 s of voicing (0 where unvoiced). ``voiced``: 0..1, a frame is voiced from 0.5. ``loudness``: 0..1, 0 at the
-    noise floor, about 1 at the speaker's loud syllables. ``speech``: 0..1 speaking now.
+    speaker's last 5 s of voicing (0 where unvoiced). ``voiced``: 0..1, a frame is voiced from 0.5.
+    ``loudness``: 0..1, 0 at the noise floor, about 1 at the speaker's loud syllables. ``speech``: 0..1 speaking now.
     ``accent``: 0..1 pitch-accent strength around an accented syllable's F0 peak. ``emphasis``: 0..1
     a syllable's loudness above its neighbours'. ``rising``: 0..1 rising intonation over the last
     voiced ~300 ms. ``pause``: seconds since speech stopped (0 while speaking). ``rate``: syllables
