@@ -63,14 +63,14 @@ def test_accents_and_rising_intonation_raise_the_brows_and_pauses_relax_them():
     accent[30:36] = 1.0
     rising = np.zeros(n)
     rising[100:130] = 1.0
-    p = prosody(n, speech=np.r_[np.ones(150), np.zeros(90)], accent=accent, rising=rising,
+    p = prosody(n, speech=np.r_[np.ones(150), np.zeros(90)], accent=accent, emphasis=accent, rising=rising,
                 pause=np.r_[np.zeros(150), np.arange(90) / FPS], pitch=2.0)
     frames = run(FaceLayers(FPS, IDLE_OFF, ExpressionSettings()), p, coeffs(), n)
     inner = frames[:, SOURCE["browInnerUp"]]
     assert inner[38] > 0.2 and inner[38] > 3 * inner[25]  # raised just after the accent
-    assert inner[125] > 0.15  # the question lift
+    assert frames[125, SOURCE["browOuterUpLeft"]] > 0.15 > inner[125]  # the question lift: outer brows
     assert inner[-1] < 0.02  # relaxed in the pause
-    assert frames[:, SOURCE["headPitch"]][40] > 0.02  # a nod on the accent
+    assert frames[:, SOURCE["headPitch"]][40] > 0.02  # a nod on the (loud) accent
     assert abs(frames[:, SOURCE["headRoll"]][170]) > 0.01  # a tilt at the phrase's end
 
 

@@ -6,13 +6,14 @@
 
 What drives each region (docs/expression.md has the figures):
 
-- brows: inner and outer raises on pitch accents and, at a phrase's end, on rising (question)
-  intonation; a slight frown on low, loud emphasis; a little tonic lift with the pitch while
-  speaking; all of it relaxes in pauses (it follows ``speech``);
+- brows: raises on prominent syllables spoken high (pitch accents, loud syllables above the speaker's
+  median pitch), an outer lift on rising (question) intonation; a slight frown on loud emphasis, more
+  when spoken low; while speaking they follow the pitch a little (up above the
+  speaker's median, down below it); all of it relaxes as soon as a pause starts (it follows ``speech``);
 - eyes: a little squint on loud stressed syllables, a little widening on high accents; the idle
   layer's next blink is drawn to phrase boundaries (``phrase_boundary``);
-- head: a nod (pitch down and back) on accents and emphasis, a tilt at phrase ends; the idle sway is
-  reduced while speaking (it remains for silence);
+- head: a nod (pitch down and back) on loud stressed syllables, a tilt at phrase ends; the idle sway
+  is reduced while speaking (it remains for silence);
 - the emotion (``emotion.EmotionBlend``) adds its pose to brows, eyes, cheeks, nose, mouth corners and
   head, and scales the mouth's opening without ever closing an open vowel or opening a closure.
 
@@ -56,28 +57,31 @@ EXPRESSION_OFF = ExpressionSettings(brows=0.0, eyes=0.0, head=0.0, cheeks=0.0, m
 
 # --- how much each cue moves the face at scale 1 -------------------------------------------------------
 
-ACCENT_BROW = (0.35, 0.3)
-"""Inner and outer brow raise at a full accent."""
-RISING_BROW = (0.25, 0.3)
-"""Inner and outer brow lift on a fully rising phrase end."""
-TONIC_BROW = 0.08
-"""Inner brow lift per 6 semitones above the speaker's median pitch, while speaking."""
+ACCENT_BROW = 0.35
+"""Brow raise (inner and outer) on a fully prominent syllable spoken high: a pitch accent, or a loud
+syllable, 2.5 semitones or more above the speaker's median (none at 1 semitone or less)."""
+RISING_BROW = 0.2
+"""Outer brow lift on fully rising intonation (a question's end)."""
+TONIC_BROW = (0.05, 0.18)
+"""While speaking, the brows follow the pitch a little: inner lift per 6 semitones above the speaker's
+median, lowering per 4 semitones below it (brows and pitch move together in speech)."""
 EMPHASIS_FROWN = 0.3
-"""Brow lowering on a loud emphasis spoken low."""
+"""Brow lowering on a loud emphasis (full when spoken low, a third of it otherwise)."""
 EMPHASIS_SQUINT = 0.15
 ACCENT_WIDEN = 0.12
 NOD_RAD = 0.06
-"""Head pitch (down) at a full accent or emphasis."""
+"""Head pitch (down) at a full emphasis (a loud, stressed syllable)."""
 TILT_RAD = 0.04
 """Head roll at a phrase end (alternating sides)."""
 SWAY_CUT = 0.5
 """Share of the idle head sway taken away while speaking (the nods take its place)."""
 
-ATTACK_S, RELEASE_S = 0.05, 0.3
+ATTACK_S, RELEASE_S = 0.04, 0.2
 """How quickly a brow raise or a squint follows its cue, and how slowly it lets go."""
-NOD_ATTACK_S, NOD_RELEASE_S = 0.08, 0.22
+NOD_ATTACK_S, NOD_RELEASE_S = 0.05, 0.18
 TILT_RELEASE_S = 0.9
-SPEECH_FOLLOW_S = 0.15
+SPEECH_ATTACK_S, SPEECH_RELEASE_S = 0.1, 0.12
+"""How quickly the layer follows speech starting and stopping: in a pause the brows relax at once."""
 BOUNDARY_S = 0.15
 """A pause this long after speech is a phrase boundary (a tilt, a blink drawn to it)."""
 
@@ -98,6 +102,11 @@ def _region_scales(settings: ExpressionSettings) -> np.ndarray:
                  "cheeks": settings.cheeks, "nose": settings.cheeks, "jaw": settings.mouth,
                  "lips": settings.mouth, "tongue": settings.mouth}
     return np.array([by_region[rig.REGION_OF[name]] for name in rig.SOURCE_CHANNELS]) * settings.emotion
+
+
+def _ramp(x: float, low: float, high: float) -> float:
+    """0 at ``low`` and below, 1 at ``high`` and above, linear between."""
+    return min(max((x - low) / (high - low), 0.0), 1.0)
 
 
 def phrase_boundary(pause_s: float, fps: float) -> bool:
@@ -134,7 +143,7 @@ class FaceLayers:
         self._rising = _Follower(fps, ATTACK_S * 2, RELEASE_S * 2)
         self._nod = _Follower(fps, NOD_ATTACK_S, NOD_RELEASE_S)
         self._tilt = _Follower(fps, 1.0 / fps, TILT_RELEASE_S)
-        self._speech = _Follower(fps, SPEECH_FOLLOW_S, SPEECH_FOLLOW_S)
+        self._speech = _Follower(fps, SPEECH_ATTACK_S, SPEECH_RELEASE_S)
         self._tilt_side = 1.0
         self._scales = _region_scales(expression)
 
@@ -172,21 +181,23 @@ class FaceLayers:
     def _add_prosody(self, out: np.ndarray, p: ProsodyFrames, i: int) -> None:
         s = self.expression
         speech = self._speech.step(float(p.speech[i]))
-        accent = self._accent.step(float(p.accent[i]))
+        pitch = float(p.pitch[i])
+        # a prominent syllable (a pitch accent, or a loud one) spoken high raises the brows
+        accent = self._accent.step(max(float(p.accent[i]), float(p.emphasis[i])) * _ramp(pitch, 1.0, 2.5))
         emphasis = self._emphasis.step(float(p.emphasis[i]))
-        rising = self._rising.step(float(p.rising[i]) if p.pause[i] < 0.6 else 0.0)
-        nod = self._nod.step(max(float(p.accent[i]), float(p.emphasis[i])))
+        rising = self._rising.step(float(p.rising[i]) * float(p.speech[i]))
+        nod = self._nod.step(float(p.emphasis[i]))  # the head beats on the loud, stressed syllables
         if phrase_boundary(float(p.pause[i]), self.fps):
             self._tilt_side = -self._tilt_side
             self._tilt.value = 1.0
         tilt = self._tilt.step(0.0)
-        high = min(max(float(p.pitch[i]) / 6.0, 0.0), 1.0)
-        low = min(max(-float(p.pitch[i]) / 4.0, 0.0), 1.0)
-        out[_INNER] += s.brows * (ACCENT_BROW[0] * accent + RISING_BROW[0] * rising + TONIC_BROW * high * speech)
-        out[_OUTER] += s.brows * (ACCENT_BROW[1] * accent + RISING_BROW[1] * rising)
-        out[_DOWN] += s.brows * EMPHASIS_FROWN * emphasis * low
-        out[_SQUINT] += s.eyes * EMPHASIS_SQUINT * emphasis
-        out[_WIDE] += s.eyes * ACCENT_WIDEN * accent * high
+        high = _ramp(pitch, 0.0, 6.0)
+        low = _ramp(-pitch, 0.0, 4.0)
+        out[_INNER] += s.brows * speech * (ACCENT_BROW * accent + TONIC_BROW[0] * high)
+        out[_OUTER] += s.brows * speech * (ACCENT_BROW * accent + RISING_BROW * rising)
+        out[_DOWN] += s.brows * speech * (EMPHASIS_FROWN * emphasis * max(low, 1.0 / 3.0) + TONIC_BROW[1] * low)
+        out[_SQUINT] += s.eyes * speech * EMPHASIS_SQUINT * emphasis
+        out[_WIDE] += s.eyes * speech * ACCENT_WIDEN * accent * high
         out[_HEAD] *= 1.0 - SWAY_CUT * speech * min(s.head, 1.0)
         out[_PITCH] += s.head * NOD_RAD * nod
         out[_ROLL] += s.head * TILT_RAD * self._tilt_side * tilt
