@@ -64,7 +64,7 @@ def test_accents_and_rising_intonation_raise_the_brows_and_pauses_relax_them():
     rising = np.zeros(n)
     rising[100:130] = 1.0
     p = prosody(n, speech=np.r_[np.ones(150), np.zeros(90)], accent=accent, emphasis=accent, rising=rising,
-                pause=np.r_[np.zeros(150), np.arange(90) / FPS], pitch=2.0)
+                pause=np.r_[np.zeros(150), np.arange(90) / FPS], pitch=3.0)
     frames = run(FaceLayers(FPS, IDLE_OFF, ExpressionSettings()), p, coeffs(), n)
     inner = frames[:, SOURCE["browInnerUp"]]
     assert inner[38] > 0.2 and inner[38] > 3 * inner[25]  # raised just after the accent
