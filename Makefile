@@ -52,10 +52,12 @@ bench: $(SETUP)
 # it, the loudness-only jaw and the model's ablations on real and held-out synthetic speech
 # (docs/evaluation.md, plots in docs/evaluation/; the first run builds a 0.25 h corpus in $(OUT)/eval-corpus);
 # and each real set as one continuous live session, the previous default as "before" (docs/stream-evaluation.md;
-# it reports issue 15's bar and exits 0 either way, so it runs before the report whose verdict can stop make).
+# it reports issue 15's bar and exits 0 either way, so it runs before the report whose verdict can stop make);
+# the whole face on each real set, served live, per emotion (docs/expression-evaluation.md, issue 19's bar).
 eval: $(SETUP)
 	$(PY) -m pmmtalk_live.evaluation.phonetic_report --out docs/phonetic-animator.md
 	$(PY) -m pmmtalk_live.evaluation.stream_report --ckpt default --out docs/stream-evaluation.md
+	$(PY) -m pmmtalk_live.evaluation.expression_report --out docs/expression-evaluation.md --plots docs/expression
 	$(PY) -m pmmtalk_live.evaluation.model_report --ckpt default --out docs/evaluation.md --corpus $(OUT)/eval-corpus
 
 # Rebuild the shipped PMMTalk checkpoint from scratch: corpus, features, training, install (about an hour).
