@@ -33,3 +33,15 @@ def one_thread():
 
     with single():
         yield
+
+
+def user_presets_folder(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``root/presets``, the first presets folder (``PMMTALK_PRESETS``), holding ``mine.yaml``: a copy of
+    the shipped metahuman preset that tests may edit and save over."""
+    from pmmtalk_live.retarget.preset import SHIPPED_PRESETS_DIR
+
+    folder = root / "presets"
+    folder.mkdir()
+    (folder / "mine.yaml").write_bytes((SHIPPED_PRESETS_DIR / "metahuman.yaml").read_bytes())
+    monkeypatch.setenv("PMMTALK_PRESETS", str(folder))
+    return folder

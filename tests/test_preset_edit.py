@@ -11,17 +11,15 @@ import pytest
 
 from pmmtalk_live.errors import PresetError
 from pmmtalk_live.retarget.edit import PresetEdit, document_of
-from pmmtalk_live.retarget.preset import SHIPPED_PRESETS_DIR, check_preset, load_preset
+from pmmtalk_live.retarget.preset import check_preset, load_preset
+
+from .conftest import user_presets_folder
 
 
 @pytest.fixture
 def presets(tmp_path, monkeypatch):
     """A presets folder of the user's (PMMTALK_PRESETS) holding a copy of metahuman.yaml."""
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    shutil.copy(SHIPPED_PRESETS_DIR / "metahuman.yaml", folder / "mine.yaml")
-    monkeypatch.setenv("PMMTALK_PRESETS", str(folder))
-    return folder
+    return user_presets_folder(tmp_path, monkeypatch)
 
 
 def curve(preset, name):

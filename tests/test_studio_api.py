@@ -6,7 +6,6 @@ own origin or folders is reachable."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import time
 import urllib.error
@@ -17,9 +16,9 @@ import pytest
 from pmmtalk_live import rig
 from pmmtalk_live.config import Destination, ServeConfig, load_config
 from pmmtalk_live.errors import ConfigError, StudioError
-from pmmtalk_live.retarget.preset import SHIPPED_PRESETS_DIR
 from pmmtalk_live.studio import DEFAULT_PORT, StudioServer
 
+from .conftest import user_presets_folder
 from .test_serve_control import Session
 from .wire import decode_live_link_face
 
@@ -41,10 +40,7 @@ def call(url: str, method: str = "GET", body=None, headers: dict | None = None):
 
 @pytest.fixture
 def studio(tmp_path, monkeypatch):
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    shutil.copy(SHIPPED_PRESETS_DIR / "metahuman.yaml", folder / "mine.yaml")
-    monkeypatch.setenv("PMMTALK_PRESETS", str(folder))
+    user_presets_folder(tmp_path, monkeypatch)
     s = Session(tmp_path, preset="mine", studio=Destination("127.0.0.1", 0))
     s.url = s.session.studio.url
     yield s

@@ -5,7 +5,6 @@ preview, and a take plays with its audio, moving the face."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from pmmtalk_live.studio import StudioServer
 from pmmtalk_live.tracks import CurveTrack
 
 from .browser import changed_fraction, chromium, console_errors, element_pixels  # noqa: F401 (fixture)
-from .conftest import EXAMPLE_WAV
+from .conftest import EXAMPLE_WAV, user_presets_folder
 from .test_serve_control import Session
 from .wire import decode_live_link_face
 
@@ -46,11 +45,8 @@ def wait_until(predicate, timeout_s: float = 15.0) -> bool:
 def live(tmp_path_factory):
     """A live session with its studio, on a preset in a presets folder of the user's."""
     tmp_path = tmp_path_factory.mktemp("studio")
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    shutil.copy(SHIPPED_PRESETS_DIR / "metahuman.yaml", folder / "mine.yaml")
     patch = pytest.MonkeyPatch()
-    patch.setenv("PMMTALK_PRESETS", str(folder))
+    folder = user_presets_folder(tmp_path, patch)
     session = Session(tmp_path, preset="mine", studio=Destination("127.0.0.1", 0))
     session.presets_folder = folder
     yield session
