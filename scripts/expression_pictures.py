@@ -25,7 +25,7 @@ from pmmtalk_live import rig  # noqa: E402
 from pmmtalk_live.animators.emotion import DEFAULT_INTENSITY, EMOTIONS, Emotion  # noqa: E402
 from pmmtalk_live.animators.expression import ExpressionSettings, FaceLayers  # noqa: E402
 from pmmtalk_live.animators.idle import IDLE_OFF  # noqa: E402
-from tests.browser import CHROMEDRIVER, CHROMIUM, FLAGS, element_pixels, save_png, serve_folder  # noqa: E402
+from tests.browser import CHROMEDRIVER, CHROMIUM, element_pixels, new_driver, save_png, serve_folder  # noqa: E402
 
 FACE_JS = ROOT / "pmmtalk_live" / "studio" / "static" / "face.js"
 OUT = ROOT / "docs" / "expression"
@@ -57,19 +57,6 @@ def pose_values(emotion: Emotion) -> list[float]:
     return [float(v) for v in layers.frame(coeffs, 0.0, None)]
 
 
-def driver():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--window-size=640,480")
-    options.add_argument("--force-device-scale-factor=1")
-    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--intensity", type=float, default=DEFAULT_INTENSITY)
@@ -86,7 +73,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         shutil.copy(FACE_JS, Path(folder) / "face.js")
         (Path(folder) / "index.html").write_text(PAGE)
-        browser = driver()
+        browser = new_driver((640, 480), "--force-device-scale-factor=1", f"--user-data-dir={folder}/profile")
         try:
             with serve_folder(Path(folder)) as url:
                 browser.get(url + "index.html")

@@ -40,22 +40,26 @@ def _require_browser() -> None:
     pytest.skip(message)
 
 
+def new_driver(window_size: tuple[int, int] = WINDOW_SIZE, *flags: str):
+    """Debian's headless Chromium driven by Selenium (no Selenium Manager), with ``FLAGS`` and ``flags``,
+    console logs kept (``console_errors``). Tests and scripts (docs' pictures) share it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--window-size={window_size[0]},{window_size[1]}", *flags):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+
+
 @pytest.fixture(scope="module")
 def chromium():
     """A headless Chromium driven by Selenium, with its own throw-away profile and browser console logs."""
     _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     profile = tempfile.mkdtemp(prefix="pmmtalk-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument(f"--window-size={WINDOW_SIZE[0]},{WINDOW_SIZE[1]}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver = new_driver(WINDOW_SIZE, f"--user-data-dir={profile}")
     try:
         yield driver
     finally:

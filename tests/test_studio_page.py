@@ -117,7 +117,8 @@ def take(tmp_path_factory):
 def face_at(chromium, seconds: float) -> np.ndarray:
     chromium.execute_script("const a = document.getElementById('playback-audio'); a.pause(); a.currentTime = arguments[0];",
                             seconds)
-    time.sleep(0.3)  # a few animation frames
+    # the page draws the frame due at the audio's time, then shows that time
+    assert wait_until(lambda: chromium.find_element("id", "playback-time").text == f"{seconds:.2f} s")
     return element_pixels(chromium.find_element("id", "face"))
 
 

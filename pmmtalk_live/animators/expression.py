@@ -167,18 +167,18 @@ class FaceLayers:
         """One frame's source channels: float32 (61,) in ``rig.SOURCE_CHANNELS`` order. ``coeffs``: the
         animator's 32 coefficients; ``activity``: its speech activity 0..1; ``prosody``: the frames'
         prosody (row ``i`` is this frame's), None where there is none (then only idle and emotion)."""
-        pause = float(prosody.pause[i]) if prosody is not None else 0.0
-        idle = self.idle.step(activity, boundary=phrase_boundary(pause, self.fps))
+        boundary = prosody is not None and phrase_boundary(float(prosody.pause[i]), self.fps)
+        idle = self.idle.step(activity, boundary=boundary)
         out = rig.source_frames(coeffs, idle, out=out)
         self.emotion.step()
         if prosody is not None:
-            self._add_prosody(out, prosody, i)
+            self._add_prosody(out, prosody, i, boundary)
         out += self.emotion.pose * self._scales
         out[_ARTICULATED] *= 1.0 + (self.emotion.articulation - 1.0) * self.expression.mouth * self.expression.emotion
         np.clip(out, 0.0, 1.0, out=out, where=~_ROTATIONS)
         return out
 
-    def _add_prosody(self, out: np.ndarray, p: ProsodyFrames, i: int) -> None:
+    def _add_prosody(self, out: np.ndarray, p: ProsodyFrames, i: int, boundary: bool) -> None:
         s = self.expression
         speech = self._speech.step(float(p.speech[i]))
         pitch = float(p.pitch[i])
@@ -187,7 +187,7 @@ class FaceLayers:
         emphasis = self._emphasis.step(float(p.emphasis[i]))
         rising = self._rising.step(float(p.rising[i]) * float(p.speech[i]))
         nod = self._nod.step(float(p.emphasis[i]))  # the head beats on the loud, stressed syllables
-        if phrase_boundary(float(p.pause[i]), self.fps):
+        if boundary:
             self._tilt_side = -self._tilt_side
             self._tilt.value = 1.0
         tilt = self._tilt.step(0.0)

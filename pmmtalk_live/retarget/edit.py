@@ -142,11 +142,9 @@ class PresetEdit:
                 raise PresetError(f"preset name {yaml_file.show(name)} is not a plain name "
                                   "(letters, digits, '_', '-', '.'; no path, no .yaml)")
             path = save_folder() / f"{name}.yaml"
-        text = self.text
-        self._validate(text, shown=str(path))
-        _write_with_backup(path, text)
+        _write_with_backup(path, self.text)  # the edit validated when it was made
         self.path = path
-        self.saved_text = text
+        self.saved_text = self.text
         self.saved = self.preset = check_preset(path)
         return path
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..control.remote import Commands
-from ..errors import PresetError
+from ..errors import PresetError, StudioError
 from ..retarget.edit import PresetEdit, document_of, save_folder
 from ..retarget.preset import Preset, list_presets
 from ..sinks.take_recorder import TakeRecorder
@@ -146,7 +146,7 @@ class LiveStudio:
     def command(self, address: Any, args: Any) -> list:
         """A remote-control command, as the OSC port would carry it out; its reply as [address, *args]."""
         if not isinstance(address, str) or not isinstance(args, list):
-            raise PresetError("a command is {\"address\": \"/RecordStart\", \"args\": [...]}")
+            raise StudioError('a command is {"address": "/RecordStart", "args": [...]}')
         reply = self.session.commands.run(address, args)
         return [reply[0], *reply[1]] if reply is not None else []
 

@@ -36,7 +36,7 @@ from ..control.remote import open_to_network
 from ..errors import PmmtalkError, StudioError
 from .live import LiveStudio
 from .feed import FrameView
-from .takes import list_takes, take_file, take_frames
+from .takes import TakeMissing, list_takes, take_file, take_frames
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class StudioServer:
                 return _error(http.status, http.reason)
             raise
         except PmmtalkError as error:  # a refusal a user can act on: one line, the stream goes on
-            return _error(404 if "no take" in str(error) else 400, str(error))
+            return _error(404 if isinstance(error, TakeMissing) else 400, str(error))
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

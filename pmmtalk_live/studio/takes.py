@@ -17,6 +17,10 @@ from ..errors import TakeError
 from ..sinks.csv_take import read_take
 from .feed import DIGITS
 
+class TakeMissing(TakeError):
+    """A well-formed take file name that is not in the folder (the page answers 404)."""
+
+
 TAKE_FILE = re.compile(r"[^/\\\x00]{1,200}\.(csv|wav)")
 """A file a page may ask for: a plain name with the take's suffixes (checked further in ``take_file``)."""
 
@@ -32,7 +36,7 @@ def take_file(folder: Path, name: str, suffix: str) -> Path:
     root = folder.resolve()
     path = (root / name).resolve()
     if path.parent != root or not path.is_file():
-        raise TakeError(f"no take {name} in {folder}")
+        raise TakeMissing(f"no take {name} in {folder}")
     return path
 
 
