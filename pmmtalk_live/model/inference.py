@@ -292,7 +292,10 @@ class StreamSession:
         self.num_samples += len(samples)
         if self.text is not None:
             self.text.push(samples)
-        return self._fuse(self.audio.push(samples))
+        features = self.audio.push(samples)
+        if not len(features) and not len(self._features):  # most hops: no frame can be fused
+            return _rows([])
+        return self._fuse(features)
 
     def flush(self) -> np.ndarray:
         """End of stream -> coeffs of every frame left (up to the last sample), computed as offline."""

@@ -86,9 +86,7 @@ class TakeWav:
             try:
                 self._put(data)
                 self._frames += len(data) // self._frame_bytes
-                self._file.seek(0)
-                self._put(self._header())
-                self._file.seek(0, os.SEEK_END)
+                self._put_header()
             except OSError as error:
                 self._failed = error.strerror or str(error)
                 self._cut_back()
@@ -115,6 +113,15 @@ class TakeWav:
                 raise OSError(28, os.strerror(28))  # ENOSPC: nothing more would go
             view = view[written:]
 
+    def _put_header(self) -> None:
+        """Rewrite the header in place (one ``pwrite``: the file position stays at the end)."""
+        header = self._header()
+        while header:
+            written = os.pwrite(self._file.fileno(), header, _HEADER_BYTES - len(header))
+            if not written:
+                raise OSError(28, os.strerror(28))
+            header = header[written:]
+
     def _cut_back(self) -> None:
         """After a failed write: the file ends at its last whole frame, with sizes that say so."""
         try:
@@ -138,6 +145,8 @@ class TakeWav:
             raise ValueError(f"audio must be shaped (n, {self.channels}), got {frames.shape}")
         if self._format_tag == 3:
             return frames.astype("<f4" if self._bits == 32 else "<f8").tobytes()
+        if frames.dtype.kind == "f" and self._bits == 16:  # the live take's format: straight to int16
+            return np.clip(np.rint(frames.astype(np.float64) * 32768.0), -32768, 32767).astype("<i2").tobytes()
         if frames.dtype.kind == "f":
             full_scale = 2 ** (self._bits - 1)  # as libsndfile reads: int16 32767 is 32767 / 32768
             ints = np.clip(np.rint(frames.astype(np.float64) * full_scale), -full_scale, full_scale - 1)

@@ -320,6 +320,9 @@ class SpeechStream:
         self._audio_start = self._next_mel * MEL_HOP - (MEL_WINDOW - MEL_HOP)  # zeros before sample 0
         self._audio = np.zeros(max(-self._audio_start, 0), np.float32)
         self._audio_start = min(self._audio_start, 0)
+        self._none = torch.zeros(0, self.config.d_model)  # "no frame yet", most pushes (torch.zeros costs ~40 µs)
+        self._due = self._window_end(self._next_frame)
+        """Stream sample by which the next frame's window is in: a push that ends before it has nothing to do."""
 
     def push(self, samples: np.ndarray) -> torch.Tensor:
         """float32 16 kHz samples -> features (n, d_model) of the next n model frames (n may be 0)."""
@@ -332,7 +335,7 @@ class SpeechStream:
         """End of stream -> the features of every frame left, the last windows zero-padded as offline."""
         total = num_frames_for(self.num_samples / SAMPLE_RATE_HZ, self.config.fps)
         if self._next_frame >= total:
-            return torch.zeros(0, self.config.d_model)
+            return self._none
         last = int(self.geometry.window_of(np.array([total - 1]))[0])
         end = last * self.geometry.hop
         self._audio = np.concatenate([self._audio, np.zeros(max(end - self._audio_start - len(self._audio), 0), np.float32)])
@@ -340,6 +343,8 @@ class SpeechStream:
 
     def _frames(self, audio_end: int, total: int | None = None) -> torch.Tensor:
         """Encode every window that ends by ``audio_end`` and has frames (up to frame ``total``)."""
+        if total is None and audio_end < self._due:
+            return self._none
         self._mels_up_to(audio_end // self.geometry.hop * self.geometry.block)
         rows = []
         while total is None or self._next_frame < total:
@@ -355,9 +360,14 @@ class SpeechStream:
             rows.append(_read(encoded, self.geometry.positions(frames, k)))
             self._next_frame += count
         self._forget()
+        self._due = self._window_end(self._next_frame)
         if not rows:
-            return torch.zeros(0, self.config.d_model)
+            return self._none
         return torch.from_numpy(np.ascontiguousarray(self._convs.push(np.concatenate(rows)), np.float32))
+
+    def _window_end(self, frame: int) -> int:
+        """Stream sample just after the window that model frame ``frame`` reads."""
+        return int(self.geometry.window_of(np.array([frame]))[0]) * self.geometry.hop
 
     def _frames_of(self, k: int, total: int | None) -> int:
         """How many frames from the next one read window k (k(i) never decreases)."""
