@@ -22,6 +22,7 @@ model's ``visemes`` pseudo-text all render through it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -161,11 +162,18 @@ _JAW, _CLOSE = rig.CHANNEL_INDEX["jawOpen"], rig.CHANNEL_INDEX["mouthClose"]
 
 def phone_pose(phone: str, viseme: str | None = None) -> np.ndarray:
     """Target pose of a phone (or of one half of a diphthong), shape (32,)."""
-    viseme = viseme or viseme_of(phone)
+    return _pose(phone, viseme or viseme_of(phone)).copy()
+
+
+@lru_cache(maxsize=1024)
+def _pose(phone: str, viseme: str) -> np.ndarray:
+    """``phone_pose``, built once per (phone, viseme) and read-only: the live renderer asks for the
+    same few dozen poses every frame."""
     pose = _POSE_MATRIX[_VISEMES.index(viseme)].copy()
     if viseme == VISEME_OF_PHONE.get(phone):
         for ch, val in PHONE_POSES.get(phone, {}).items():
             pose[rig.CHANNEL_INDEX[ch]] = val
+    pose.flags.writeable = False
     return pose
 
 
@@ -199,7 +207,7 @@ def _segments(phones: list[Phone]) -> list[_Segment]:
         else:
             parts = [(p.start_s, p.end_s, viseme_of(p.label))]
         for start, end, viseme in parts:
-            segments.append(_Segment(start, end, phone_pose(p.label, viseme), DOMINANCE[viseme],
+            segments.append(_Segment(start, end, _pose(p.label, viseme), DOMINANCE[viseme],
                                      viseme == "PP"))
     return segments
 
