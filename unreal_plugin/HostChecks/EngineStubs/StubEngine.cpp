@@ -5,6 +5,7 @@
 #include "Common/UdpSocketBuilder.h"
 #include "Common/UdpSocketReceiver.h"
 #include "Features/IModularFeatures.h"
+#include "HAL/PlatformProcess.h"
 #include "HAL/PlatformTime.h"
 #include "ILiveLinkClient.h"
 #include "IPAddress.h"
@@ -13,6 +14,7 @@
 #include "PmmStubHooks.h"
 #include "SocketSubsystem.h"
 #include "Sockets.h"
+#include "UObject/Object.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,6 +28,8 @@
 #include <ctime>
 #include <mutex>
 #include <random>
+#include <thread>
+#include <unordered_map>
 
 DECLARE_LOG_CATEGORY_EXTERN(LogStubSockets, Log, All);
 DEFINE_LOG_CATEGORY(LogStubSockets);
@@ -229,6 +233,9 @@ std::mutex LogMutex;
 std::vector<std::string> LogStore;
 bool bLogEcho = false;
 std::atomic<double> SecondsOffset{0.0};
+std::mutex ObjectsMutex;
+std::unordered_map<const UObject*, uint64> LiveObjects;
+uint64 NextObjectSerial = 0;
 
 char16_t LowerAscii(char16_t Character)
 {
@@ -269,6 +276,32 @@ void SetLogEcho(bool bEcho)
 void SetSecondsOffset(double Seconds)
 {
 	SecondsOffset = Seconds;
+}
+
+std::atomic<double> SocketWaitExtraSeconds{0.0};
+
+void SetSocketWaitExtraSeconds(double Seconds)
+{
+	SocketWaitExtraSeconds = Seconds;
+}
+
+uint64 SerialOf(const UObject* Object)
+{
+	std::lock_guard<std::mutex> Guard(ObjectsMutex);
+	const auto Found = LiveObjects.find(Object);
+	return Found != LiveObjects.end() ? Found->second : 0;
+}
+
+void RegisterObject(const UObject* Object)
+{
+	std::lock_guard<std::mutex> Guard(ObjectsMutex);
+	LiveObjects[Object] = ++NextObjectSerial;
+}
+
+void UnregisterObject(const UObject* Object)
+{
+	std::lock_guard<std::mutex> Guard(ObjectsMutex);
+	LiveObjects.erase(Object);
 }
 }  // namespace PmmStub
 
@@ -336,6 +369,11 @@ double FPlatformTime::Seconds()
 {
 	const auto Now = std::chrono::steady_clock::now().time_since_epoch();
 	return std::chrono::duration<double>(Now).count() + PmmStub::SecondsOffset.load();
+}
+
+void FPlatformProcess::Sleep(float Seconds)
+{
+	std::this_thread::sleep_for(std::chrono::duration<double>(double(Seconds)));
 }
 
 FDateTime FDateTime::UtcNow()
@@ -535,7 +573,7 @@ FSocket* FUdpSocketBuilder::Build() const
 
 FUdpSocketReceiver::~FUdpSocketReceiver()
 {
-	Stopping = true;
+	Stop();  // the engine's FRunnableThread::Kill(true): Stop, then wait for the thread
 	if (Thread.joinable())
 	{
 		Thread.join();
@@ -544,21 +582,31 @@ FUdpSocketReceiver::~FUdpSocketReceiver()
 
 void FUdpSocketReceiver::Start()
 {
-	Thread = std::thread([this]() { Run(); });
+	// As FRunnableThread runs a runnable: Init, Run if Init succeeded, then Exit, on the new thread.
+	Thread = std::thread([this]() {
+		if (Init())
+		{
+			Run();
+			Exit();
+		}
+	});
 }
 
-void FUdpSocketReceiver::Run()
+uint32 FUdpSocketReceiver::Run()
 {
+	// As the engine's: the stop flag is read between waits only; pending datagrams are all handed on.
 	ISocketSubsystem* Subsystem = ISocketSubsystem::Get(PLATFORM_SOCKETSUBSYSTEM);
 	TSharedRef<FInternetAddr> Sender = Subsystem->CreateInternetAddr();
 	while (!Stopping)
 	{
-		if (!Socket->Wait(ESocketWaitConditions::WaitForRead, WaitTime))
+		const double ExtraSeconds = PmmStub::SocketWaitExtraSeconds.load();
+		const FTimespan Wait = ExtraSeconds > 0.0 ? FTimespan::FromSeconds(WaitTime.GetTotalSeconds() + ExtraSeconds) : WaitTime;
+		if (!Socket->Wait(ESocketWaitConditions::WaitForRead, Wait))
 		{
 			continue;
 		}
 		uint32 Size = 0;
-		while (!Stopping && Socket->HasPendingData(Size))
+		while (Socket->HasPendingData(Size))
 		{
 			FArrayReaderPtr Reader = MakeShareable(new FArrayReader(true));
 			Reader->SetNumUninitialized(int32(std::min(Size, 65507u)));
@@ -574,4 +622,5 @@ void FUdpSocketReceiver::Run()
 			}
 		}
 	}
+	return 0;
 }

@@ -2,13 +2,16 @@
 // against the engine stubs and driven by the recording Live Link client, with real UDP datagrams.
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "HostNet.h"
 #include "HostTest.h"
 #include "OscBuilder.h"
 #include "RecordingLiveLinkClient.h"
 
+#include "HAL/PlatformTime.h"
 #include "Modules/ModuleManager.h"
 #include "PmmStubHooks.h"
 #include "PmmtalkLiveLinkBlueprintLibrary.h"
@@ -77,6 +80,58 @@ bool Contains(const std::string& Text, const std::string& Part)
 {
 	return Text.find(Part) != std::string::npos;
 }
+
+/** The OSC timetag of a Unix time (NTP seconds since 1900, 32-bit fraction), as the daemon stamps frames. */
+uint64_t TimeTagOf(double UnixSeconds)
+{
+	const double Ntp = UnixSeconds + 2208988800.0;
+	const double Whole = std::floor(Ntp);
+	return (uint64_t(Whole) << 32) | uint64_t((Ntp - Whole) * 4294967296.0);
+}
+
+double NowUnixSeconds()
+{
+	return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/** True when this process can bind 127.0.0.1:Port now (nothing else holds it). */
+bool PortIsFree(int Port)
+{
+	FPortHolder Probe(Port);
+	return Probe.IsBound();
+}
+
+/** Every buffered frame comes after the one that arrived before it. */
+bool InArrivalOrder(const std::vector<FModelledFrame>& Frames)
+{
+	for (size_t Index = 1; Index < Frames.size(); ++Index)
+	{
+		if (Frames[Index].ArrivalIndex < Frames[Index - 1].ArrivalIndex)
+		{
+			return false;
+		}
+	}
+	return true;
+}
+
+std::string ShowBuffer(const std::vector<FModelledFrame>& Frames)
+{
+	std::string Shown;
+	for (const FModelledFrame& Frame : Frames)
+	{
+		Shown += " #" + std::to_string(Frame.ArrivalIndex) + "@" + std::to_string(Frame.SourceSeconds);
+	}
+	return Shown;
+}
+
+/** Project Settings' pmmtalk defaults changed for one test, and put back after it. */
+struct FProjectDefaults
+{
+	FProjectDefaults() : Saved(GetDefault<UPmmtalkLiveLinkSettings>()->Defaults) {}
+	~FProjectDefaults() { Edit() = Saved; }
+	FPmmtalkLiveLinkOptions& Edit() { return GetMutableDefault<UPmmtalkLiveLinkSettings>()->Defaults; }
+	const FPmmtalkLiveLinkOptions Saved;
+};
 }  // namespace
 
 PMM_TEST(FactoryIsAPlainMenuEntry)
@@ -229,8 +284,8 @@ PMM_TEST(EditingThePortRebindsTheSocket)
 	});
 	CHECK(Contains(ToUtf8(Harness.Settings()->ConnectionString), "Port=" + std::to_string(NewPort)));
 	CHECK_EQ(ToUtf8(Harness.Source->GetSourceMachineName().ToString()), "127.0.0.1:" + std::to_string(NewPort));
-	FPortHolder OldIsFree(OldPort);
-	CHECK(OldIsFree.IsBound());
+	// The old port is let go once its receiver thread ends its wait (no wait on the game thread).
+	CHECK(Harness.Client.WaitUntil([&]() { return PortIsFree(OldPort); }, Timeout));
 	Harness.SendNamesAndFrame(NewPort, "Anna", 0, {0.5f, 0.5f});
 	CHECK(Harness.WaitForFrames("Anna", 1));
 	CheckNoViolations(Harness.Client);
@@ -298,10 +353,168 @@ PMM_TEST(ShutdownStopsAllPushesAndFreesThePort)
 	Harness.SendNamesAndFrame(Port, "Anna", 1, {0.5f, 0.5f});
 	Raw->Update();  // a late tick must not push either
 	CHECK(Harness.Client.Pushes().empty());
-	FPortHolder Freed(Port);
-	CHECK(Freed.IsBound());
+	CHECK(Harness.Client.WaitUntil([&]() { return PortIsFree(Port); }, Timeout));  // once its thread has ended
 	CHECK(Contains(ToUtf8(Raw->GetSourceStatus().ToString()), "Stopped"));
 	CheckNoViolations(Harness.Client);
+}
+
+PMM_TEST(ShutdownReturnsWithoutWaitingForTheReceiverThread)
+{
+	// The receiver thread's every wait for a datagram lasts a second more: a shutdown that waits for the
+	// thread takes up to that second on the game thread, with the client's lock held.
+	PmmStub::SetSocketWaitExtraSeconds(1.0);
+	const int Port = FreeUdpPort();
+	FHarness Harness(Connection(Port));
+	Harness.SendNamesAndFrame(Port, "Anna", 0, {0.5f, 0.5f});
+	REQUIRE(Harness.WaitForFrames("Anna", 1));  // the thread has handed it on and gone back to waiting
+	const auto Started = std::chrono::steady_clock::now();
+	Harness.Client.RemoveSource(Harness.Guid);
+	const double Removed = std::chrono::duration<double>(std::chrono::steady_clock::now() - Started).count();
+	PmmStub::SetSocketWaitExtraSeconds(0.0);
+	CHECK(Harness.Client.LongestShutdownRequestSeconds() < 0.1);
+	CHECK(Removed < 0.5);
+	std::fprintf(stderr, "longest RequestSourceShutdown %.4f s over %d call(s); removed in %.4f s\n",
+		Harness.Client.LongestShutdownRequestSeconds(), Harness.Client.ShutdownRequests(), Removed);
+	CHECK(Harness.Client.WaitUntil([&]() { return PortIsFree(Port); }, Timeout));  // let go when the thread ends
+	CheckNoViolations(Harness.Client);
+}
+
+PMM_TEST(ASourceStartedOnATakenPortReceivesSoonAfterItIsFreed)
+{
+	const int Port = FreeUdpPort();
+	std::unique_ptr<FPortHolder> Other(new FPortHolder(Port));  // another program holds the port
+	REQUIRE(Other->IsBound());
+	PmmStub::ClearLog();
+	FHarness Harness(Connection(Port));
+	REQUIRE(Harness.Source.IsValid());
+	CHECK(!Harness.Source->IsSourceStillValid());
+	Harness.Client.WaitUntil([]() { return false; }, 1.2);  // ticks while the port stays taken
+	CHECK(Contains(Harness.Status(), "port in use"));
+	Other.reset();
+	const auto Freed = std::chrono::steady_clock::now();
+	REQUIRE(Harness.Client.WaitUntil([&]() { return Harness.Source->IsSourceStillValid(); }, 2.0));
+	const double Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - Freed).count();
+	std::fprintf(stderr, "listening %.3f s after the port was freed\n", Seconds);
+	Harness.SendNamesAndFrame(Port, "Anna", 0, {0.5f, 0.5f});
+	CHECK(Harness.WaitForFrames("Anna", 1));
+	Harness.Client.Tick();
+	CHECK(Contains(Harness.Status(), "Receiving"));
+	size_t CannotListen = 0;
+	size_t Listening = 0;
+	for (const std::string& Line : PmmStub::LogLines())
+	{
+		CannotListen += Contains(Line, "LogPmmtalkLiveLink") && Contains(Line, "cannot listen") ? 1 : 0;
+		Listening += Contains(Line, "LogPmmtalkLiveLink") && Contains(Line, "listening on") ? 1 : 0;
+	}
+	CHECK_EQ(CannotListen, size_t(1));  // once, not on every retry
+	CHECK_EQ(Listening, size_t(1));
+	CheckNoViolations(Harness.Client);
+}
+
+PMM_TEST(KeepAliveAfterTheDaemonStopsShowsTheNeutralPose)
+{
+	const int Port = FreeUdpPort();
+	FHarness Harness(Connection(Port, ";NeutralAfterMs=500"));
+	CHECK(Harness.Settings()->Mode == ELiveLinkSourceMode::Latest);
+	SendUdp(Port, NamesMessage("Anna", JawAndCloseId, 60.0f, 2, 0, 1, 0, JawAndClose));
+	const double Now = NowUnixSeconds();
+	for (int32 Number = 0; Number < 3; ++Number)  // the daemon's frames carry their capture time
+	{
+		SendUdp(Port, FrameBundle("Anna", JawAndCloseId, Number, {0.25f, 0.75f}, TimeTagOf(Now + Number / 60.0)));
+	}
+	REQUIRE(Harness.WaitForFrames("Anna", 3));
+	Harness.Client.Tick();
+	CHECK(Harness.Client.LatestValues("Anna") == std::vector<float>({0.25f, 0.75f}));
+	// The daemon stops: kept alive with the last pose, then (after half a second) the neutral one.
+	PmmStub::SetSecondsOffset(0.3);
+	Harness.Client.Tick();
+	PmmStub::SetSecondsOffset(0.6);
+	Harness.Client.Tick();
+	PmmStub::SetSecondsOffset(0.0);
+	const std::vector<FRecordedPush> Pushes = Harness.Client.Pushes();
+	REQUIRE(Pushes.size() >= 2u);
+	CHECK(Pushes.back().Values == std::vector<float>({0.0f, 0.0f}));  // the source did push a neutral frame
+	CHECK(Harness.Client.LatestValues("Anna") == std::vector<float>({0.0f, 0.0f}));  // and Live Link shows it
+	const std::vector<FModelledFrame> Buffer = Harness.Client.BufferedFrames("Anna");
+	if (!InArrivalOrder(Buffer))
+	{
+		PmmTest::Fail(__FILE__, __LINE__, "buffer out of arrival order:" + ShowBuffer(Buffer));
+	}
+	CheckNoViolations(Harness.Client);
+}
+
+PMM_TEST(TimetaggedUntimetaggedAndVmcFramesStayInArrivalOrder)
+{
+	const int Port = FreeUdpPort();
+	FHarness Harness(Connection(Port, ";Vmc=1;VmcSubject=Avatar"));
+	Harness.Client.EditSettings(Harness.Guid, [](ULiveLinkSourceSettings& Settings) { Settings.Mode = ELiveLinkSourceMode::EngineTime; });
+	SendUdp(Port, NamesMessage("Anna", JawAndCloseId, 60.0f, 2, 0, 1, 0, JawAndClose));
+	size_t Sent = 0;
+	auto Send = [&](const std::string& Subject, const FBytes& Datagram) {
+		SendUdp(Port, Datagram);
+		++Sent;
+		REQUIRE(Harness.WaitForFrames(Subject, Harness.Client.CountFrames(Subject) + 1));
+	};
+	const double Now = NowUnixSeconds();
+	Send("Anna", FrameBundle("Anna", JawAndCloseId, 0, {0.1f, 0.1f}, TimeTagOf(Now)));
+	Send("Avatar", Bundle(1, {VmcValue("A", 0.1f), VmcApply()}));
+	Send("Anna", FrameBundle("Anna", JawAndCloseId, 1, {0.2f, 0.2f}));  // no timetag
+	Send("Anna", FrameBundle("Anna", JawAndCloseId, 2, {0.3f, 0.3f}, TimeTagOf(Now + 2.0 / 60)));
+	Send("Avatar", Bundle(1, {VmcValue("A", 0.2f), VmcApply()}));
+	PmmStub::SetSecondsOffset(0.3);  // quiet: both kept alive
+	Harness.Client.Tick();
+	PmmStub::SetSecondsOffset(0.0);
+	Send("Avatar", Bundle(1, {VmcValue("A", 0.3f), VmcApply()}));
+	Send("Anna", FrameBundle("Anna", JawAndCloseId, 3, {0.4f, 0.4f}));
+	Harness.Client.Tick();
+	for (const std::string Subject : {"Anna", "Avatar"})
+	{
+		const std::vector<FModelledFrame> Buffer = Harness.Client.BufferedFrames(Subject);
+		CHECK(Buffer.size() >= 4u);
+		if (!InArrivalOrder(Buffer))
+		{
+			PmmTest::Fail(__FILE__, __LINE__, Subject + "'s buffer out of arrival order:" + ShowBuffer(Buffer));
+		}
+	}
+	// Engine Time mode shows the newest frame now (the clock offset is estimated from the frames' own times).
+	CHECK(Harness.Client.EngineTimeValues("Anna", FPlatformTime::Seconds()) == std::vector<float>({0.4f, 0.4f}));
+	CheckNoViolations(Harness.Client);
+}
+
+PMM_TEST(APresetSavedRightAfterPlusSourceRestoresTheSameOptions)
+{
+	const int Port = FreeUdpPort();
+	FProjectDefaults Defaults;
+	Defaults.Edit().Port = Port;
+	Defaults.Edit().SubjectFilter = FString(TEXT("Ada"));
+	Defaults.Edit().NeutralAfterSeconds = 1.5f;
+	UPmmtalkLiveLinkSourceFactory Factory;
+	FRecordingLiveLinkClient Client;
+	const FGuid Added = Client.AddSourceFromToolbar(Factory);  // "+ Source > pmmtalk"
+	REQUIRE(Added.IsValid());
+	Client.Tick();
+	const FSavedPreset Preset = Client.SavePreset();  // Presets > Save As Preset, straight away
+	REQUIRE(Preset.Sources.size() == 1u);
+	std::fprintf(stderr, "stored connection string: '%s'\n", ToUtf8(Preset.Sources[0].ConnectionString).c_str());
+	Defaults.Edit() = Defaults.Saved;  // the project's defaults change later (back to port 9000, no filter)
+
+	Client.ApplyPreset(Preset);  // old source removed, new one created in the same tick
+	const TArray<FGuid> Sources = Client.GetSources();
+	REQUIRE(Sources.Num() == 1);
+	const UPmmtalkLiveLinkSourceSettings* Settings = Cast<UPmmtalkLiveLinkSourceSettings>(Client.GetSourceSettings(Sources[0]));
+	REQUIRE(Settings != nullptr);
+	CHECK_EQ(Settings->Options.Port, Port);
+	CHECK(Settings->Options.SubjectFilter.Equals(FString(TEXT("Ada"))));
+	CHECK_EQ(Settings->Options.NeutralAfterSeconds, 1.5f);
+	CHECK(Contains(ToUtf8(Settings->ConnectionString), "Port=" + std::to_string(Port)));
+	// The old source lets the port go while the new one retries: it receives within a second or two.
+	TSharedPtr<ILiveLinkSource> Source = Client.GetSource(Sources[0]);
+	REQUIRE(Source.IsValid());
+	REQUIRE(Client.WaitUntil([&]() { return Source->IsSourceStillValid(); }, 2.0));
+	SendUdp(Port, NamesMessage("Ada", JawAndCloseId, 60.0f, 2, 0, 1, 0, JawAndClose));
+	SendUdp(Port, FrameBundle("Ada", JawAndCloseId, 0, {0.5f, 0.5f}));
+	CHECK(Client.WaitUntil([&]() { return Client.CountFrames("Ada") >= 1; }, Timeout));
+	CheckNoViolations(Client);
 }
 
 PMM_TEST(ShutdownWhileDatagramsPourInIsClean)

@@ -4,11 +4,19 @@
 #include "CoreMinimal.h"
 #include "UObject/ObjectMacros.h"
 
+namespace PmmStub
+{
+/** A live object's serial number (unique for the process), 0 for null or a destroyed object. */
+uint64 SerialOf(const UObject* Object);
+void RegisterObject(const UObject* Object);
+void UnregisterObject(const UObject* Object);
+}  // namespace PmmStub
+
 class UObject
 {
 public:
-	UObject() = default;
-	virtual ~UObject() = default;
+	UObject() { PmmStub::RegisterObject(this); }
+	virtual ~UObject() { PmmStub::UnregisterObject(this); }
 	UObject(const UObject&) = delete;
 	UObject& operator=(const UObject&) = delete;
 };
