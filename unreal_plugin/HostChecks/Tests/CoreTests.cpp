@@ -43,7 +43,7 @@ struct FFeed
 	std::vector<FPush> Send(const FBytes& Datagram)
 	{
 		Out.Clear();
-		Receiver.Receive(Datagram.data(), Datagram.size(), Now, 1763942400.0, Out);
+		Receiver.Receive(Datagram.data(), Datagram.size(), Now, NowUnix, Out);
 		Logs.insert(Logs.end(), Out.Logs.begin(), Out.Logs.end());
 		return Out.Pushes;
 	}
@@ -58,6 +58,7 @@ struct FFeed
 	FReceiverOutput Out;
 	std::vector<std::string> Logs;
 	double Now = 100.0;
+	double NowUnix = 1763942400.0;
 };
 
 const std::vector<std::string> JawAndClose = {"JawOpen", "MouthClose"};
@@ -690,6 +691,49 @@ PMM_TEST(QuietSubjectsAreKeptAliveWithTheirLastFrame)
 	Feed.Now += Pmmtalk::KeepAlivePeriodSeconds;
 	CHECK_EQ(Feed.Tick().size(), size_t(1));
 	CHECK_EQ(Feed.Receiver.Counters().KeepAlives, uint64_t(2));
+}
+
+PMM_TEST(EveryFrameOfASubjectIsOnOneClockInArrivalOrder)
+{
+	FReceiverSettings Settings;
+	Settings.bReceiveVmc = true;
+	Settings.VmcSubject = "Avatar";
+	FFeed Feed(Settings);
+	std::vector<double> Times;
+	auto Frame = [&](const FBytes& Datagram) {
+		for (const FPush& Push : Feed.Send(Datagram))
+		{
+			Times.push_back(Push.Kind == EPushKind::FrameData ? Push.SourceUnixSeconds : Times.back());
+		}
+	};
+	Feed.Send(NamesMessage("Anna", JawAndCloseId, 60.0f, 2, 0, 1, 0, JawAndClose));
+	Frame(FrameBundle("Anna", JawAndCloseId, 0, {0.5f, 0.25f}));  // no timetag yet: the local Unix time
+	CHECK_EQ(Times.back(), 1763942400.0);
+	Feed.Now += 0.1;
+	Frame(FrameBundle("Anna", JawAndCloseId, 1, {0.5f, 0.25f}, (uint64_t(0xecce1e80u) << 32) | 0x80000000u));
+	CHECK_EQ(Times.back(), 1763942400.5);  // the sender's time
+	Feed.Now += 0.1;
+	Frame(FrameBundle("Anna", JawAndCloseId, 2, {0.5f, 0.25f}));  // the sender's clock, run on locally
+	CHECK(std::fabs(Times.back() - 1763942400.6) < 1e-6);
+	Feed.Now += 0.1;
+	Frame(FrameBundle("Anna", JawAndCloseId, 3, {0.5f, 0.25f}, (uint64_t(0xecce1e80u) << 32) | 0x40000000u));
+	CHECK(Times.back() > 1763942400.6 && Times.back() < 1763942400.6 + 1e-5);  // a timetag behind: just after
+	Feed.Now += 1.0;
+	const std::vector<FPush> KeptAlive = Feed.Tick();
+	REQUIRE(KeptAlive.size() == 1u);
+	CHECK(std::fabs(KeptAlive[0].SourceUnixSeconds - (Times.back() + 1.0)) < 1e-6);
+	for (size_t Index = 1; Index < Times.size(); ++Index)
+	{
+		CHECK(Times[Index] > Times[Index - 1]);
+	}
+	Feed.NowUnix += 1.3;
+	std::vector<FPush> Vmc = Feed.Send(Bundle(1, {VmcValue("A", 0.5f), VmcApply()}));
+	REQUIRE(Vmc.size() == 2u);
+	CHECK_EQ(Vmc[1].SourceUnixSeconds, Feed.NowUnix);  // a VMC subject starts on the local Unix time
+	Feed.Now += 0.05;
+	Vmc = Feed.Send(Bundle(1, {VmcValue("A", 0.25f), VmcApply()}));
+	REQUIRE(Vmc.size() == 1u);
+	CHECK(std::fabs(Vmc[0].SourceUnixSeconds - (Feed.NowUnix + 0.05)) < 1e-6);
 }
 
 PMM_TEST(KeepAliveTurnsNeutralAfterTheConfiguredTimeOrIsOff)

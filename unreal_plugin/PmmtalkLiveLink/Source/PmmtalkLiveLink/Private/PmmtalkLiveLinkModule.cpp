@@ -1,9 +1,11 @@
 // The module: nothing to start. Live Link finds the source factory by reflection; the sources are owned
-// by the Live Link client, which shuts them down.
+// by the Live Link client, which shuts them down (their receiver threads end on their own; the last
+// ones are waited for here).
 
 #include "CoreMinimal.h"
 #include "Modules/ModuleManager.h"
 #include "PmmtalkLiveLinkLog.h"
+#include "PmmtalkLiveLinkSource.h"
 
 #include "Protocol/PmmtalkWire.h"
 
@@ -19,6 +21,7 @@ public:
 
 	virtual void ShutdownModule() override
 	{
+		FPmmtalkLiveLinkSource::DeleteStoppedReceivers(true);
 	}
 };
 

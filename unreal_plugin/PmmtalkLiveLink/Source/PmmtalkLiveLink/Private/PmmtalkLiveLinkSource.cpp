@@ -1,6 +1,7 @@
 #include "PmmtalkLiveLinkSource.h"
 
 #include "Common/UdpSocketBuilder.h"
+#include "HAL/PlatformProcess.h"
 #include "HAL/PlatformTime.h"
 #include "ILiveLinkClient.h"
 #include "Interfaces/IPv4/IPv4Address.h"
@@ -34,6 +35,10 @@ constexpr double RateWindowSeconds = 0.5;
 constexpr double WaitingAfterSeconds = 2.0;
 /** The local time zone's offset (for frame times of day) is re-read this often: daylight saving. */
 constexpr double UtcOffsetRefreshSeconds = 60.0;
+/** A port that could not be bound is tried again this often (another program, or a source going away). */
+constexpr double BindRetrySeconds = 0.5;
+/** Deleting a receiver whose thread never ended (it should within its wait) waits at most this long. */
+constexpr double StopWaitLimitSeconds = 2.0;
 
 double NowUnixSeconds()
 {
@@ -48,16 +53,110 @@ double LocalUtcOffsetSeconds()
 }
 }  // namespace PmmtalkLiveLinkSourcePrivate
 
+/**
+ * The engine's receiver thread, owning its socket: told to stop, it ends its current wait, closes the
+ * socket (the port is free from then) and says it has ended, all on its own thread; nothing waits.
+ */
+class FPmmtalkReceiverThread : public FUdpSocketReceiver
+{
+public:
+	FPmmtalkReceiverThread(FSocket* InSocket, const FTimespan& InWaitTime, const TCHAR* InThreadName)
+		: FUdpSocketReceiver(InSocket, InWaitTime, InThreadName)
+		, OwnedSocket(InSocket)
+	{
+	}
+
+	virtual ~FPmmtalkReceiverThread()
+	{
+		// Exit must have run before this object is torn down (the thread calls it): normally it has.
+		Stop();
+		const double Deadline = FPlatformTime::Seconds() + PmmtalkLiveLinkSourcePrivate::StopWaitLimitSeconds;
+		while (!HasEnded() && FPlatformTime::Seconds() < Deadline)
+		{
+			FPlatformProcess::Sleep(0.001f);
+		}
+		CloseSocket();
+	}
+
+	/** Runs on the receiver thread once Run has returned: nothing touches the socket any more. */
+	virtual void Exit() override
+	{
+		CloseSocket();
+		bEnded = true;
+	}
+
+	bool HasEnded() const { return bEnded; }
+
+private:
+	void CloseSocket()
+	{
+		if (OwnedSocket != nullptr)
+		{
+			OwnedSocket->Close();
+			ISocketSubsystem::Get(PLATFORM_SOCKETSUBSYSTEM)->DestroySocket(OwnedSocket);
+			OwnedSocket = nullptr;
+		}
+	}
+
+	FSocket* OwnedSocket;
+	std::atomic<bool> bEnded{false};
+};
+
+namespace PmmtalkLiveLinkSourcePrivate
+{
+/** Receivers told to stop, of every source (a source may be gone before its thread has ended). */
+struct FStoppedReceivers
+{
+	FCriticalSection Lock;
+	std::vector<TUniquePtr<FPmmtalkReceiverThread>> Receivers;
+
+	~FStoppedReceivers() { Receivers.clear(); }  // at exit: each waits for its thread
+};
+
+FStoppedReceivers& StoppedReceivers()
+{
+	static FStoppedReceivers Stopped;
+	return Stopped;
+}
+}  // namespace PmmtalkLiveLinkSourcePrivate
+
 FPmmtalkLiveLinkSource::FPmmtalkLiveLinkSource(const Pmmtalk::FSourceConfig& InConfig)
 	: Config(InConfig)
 	, Core(Pmmtalk::FReceiverSettings::FromConfig(InConfig))
+	, Gate(MakeShared<FDatagramGate, ESPMode::ThreadSafe>())
 {
+	Gate->Source = this;
 }
 
 FPmmtalkLiveLinkSource::~FPmmtalkLiveLinkSource()
 {
 	bStopping = true;
+	Gate->bOpen = false;
 	StopReceiver();
+	// Destroyed without a shutdown (never added, or its owner let go): a datagram may still be on its way
+	// through; it finishes quickly, as nothing of the client is locked here.
+	while (Gate->InFlight > 0)
+	{
+		FPlatformProcess::Sleep(0.001f);
+	}
+}
+
+void FPmmtalkLiveLinkSource::DeleteStoppedReceivers(bool bWait)
+{
+	PmmtalkLiveLinkSourcePrivate::FStoppedReceivers& Stopped = PmmtalkLiveLinkSourcePrivate::StoppedReceivers();
+	std::vector<TUniquePtr<FPmmtalkReceiverThread>> Ended;
+	{
+		FScopeLock ScopeLock(&Stopped.Lock);
+		for (size_t Index = Stopped.Receivers.size(); Index-- > 0;)
+		{
+			if (bWait || Stopped.Receivers[Index]->HasEnded())
+			{
+				Ended.push_back(MoveTemp(Stopped.Receivers[Index]));
+				Stopped.Receivers.erase(Stopped.Receivers.begin() + std::ptrdiff_t(Index));
+			}
+		}
+	}
+	Ended.clear();  // outside the lock: an ended thread is joined at once; with bWait, each is waited for
 }
 
 void FPmmtalkLiveLinkSource::ReceiveClient(ILiveLinkClient* InClient, FGuid InSourceGuid)
@@ -73,8 +172,9 @@ void FPmmtalkLiveLinkSource::ReceiveClient(ILiveLinkClient* InClient, FGuid InSo
 		QueueOutput();
 	}
 	DrainQueue();
-	StartReceiver();
+	DeleteStoppedReceivers(false);
 	RateWindowStartSeconds = FPlatformTime::Seconds();
+	StartReceiver(RateWindowStartSeconds);
 	RefreshStatus(RateWindowStartSeconds);
 }
 
@@ -85,6 +185,8 @@ void FPmmtalkLiveLinkSource::InitializeSettings(ULiveLinkSourceSettings* Setting
 	{
 		return;
 	}
+	// Kept, so that the connection string can be put back: "+ Source" empties it after this call.
+	SettingsObject = PmmtalkSettings;
 	PmmtalkSettings->Options = PmmtalkLiveLink::ToOptions(Config);
 	PmmtalkSettings->ConnectionString = GetConnectionString();
 	if (PmmtalkSettings->Factory.Get() == nullptr)
@@ -94,9 +196,33 @@ void FPmmtalkLiveLinkSource::InitializeSettings(ULiveLinkSourceSettings* Setting
 	}
 }
 
+void FPmmtalkLiveLinkSource::KeepSettingsInStep()
+{
+	UPmmtalkLiveLinkSourceSettings* PmmtalkSettings = SettingsObject.Get();
+	const FString Wanted = GetConnectionString();
+	if (PmmtalkSettings != nullptr && !PmmtalkSettings->ConnectionString.Equals(Wanted))
+	{
+		// The Live Link window's "+ Source" writes the (empty) string it created the source with into the
+		// settings after AddSource; a preset saved then would store nothing. Edits go through
+		// OnSettingsChanged, which sets both, so the options shown are the running ones here too.
+		PmmtalkSettings->ConnectionString = Wanted;
+		PmmtalkSettings->Options = PmmtalkLiveLink::ToOptions(Config);
+	}
+}
+
 void FPmmtalkLiveLinkSource::Update()
 {
 	const double Now = FPlatformTime::Seconds();
+	DeleteStoppedReceivers(false);
+	if (bStopping)
+	{
+		return;
+	}
+	if (ListenState == EListenState::CannotBind && Now >= NextBindAttemptSeconds)
+	{
+		StartReceiver(Now);
+	}
+	KeepSettingsInStep();
 	{
 		FScopeLock ScopeLock(&Lock);
 		if (Client == nullptr)
@@ -124,14 +250,15 @@ bool FPmmtalkLiveLinkSource::IsSourceStillValid() const
 bool FPmmtalkLiveLinkSource::RequestSourceShutdown()
 {
 	bStopping = true;
-	if (DatagramsInFlight > 0)
+	Gate->bOpen = false;
+	if (Gate->InFlight > 0)
 	{
 		// The receiver thread may be waiting for the client's lock, which the client may hold while it
 		// asks us: answer "not yet" and let the client ask again next tick.
 		return false;
 	}
-	// From here no datagram touches the client (the flag is set and none is in flight), so joining the
-	// receiver thread takes at most its wait time.
+	// From here the receiver thread never reaches this source (the gate is closed and no datagram is in
+	// flight): it is told to stop and left to end its wait on its own.
 	StopReceiver();
 	{
 		FScopeLock ScopeLock(&Lock);
@@ -184,6 +311,7 @@ void FPmmtalkLiveLinkSource::OnSettingsChanged(ULiveLinkSourceSettings* Settings
 		SettingsProblem.Reset();
 		Reconfigure(Wanted);
 	}
+	SettingsObject = PmmtalkSettings;
 	PmmtalkSettings->ConnectionString = GetConnectionString();
 	RefreshStatus(FPlatformTime::Seconds());
 }
@@ -193,51 +321,69 @@ FString FPmmtalkLiveLinkSource::GetConnectionString() const
 	return PmmtalkLiveLink::ToFString(Pmmtalk::ToConnectionString(Config));
 }
 
-void FPmmtalkLiveLinkSource::StartReceiver()
+void FPmmtalkLiveLinkSource::StartReceiver(double NowSeconds)
 {
-	check(Socket == nullptr && !Receiver.IsValid());
+	check(Receiver == nullptr);
 	if (bStopping)
 	{
 		return;
 	}
+	const FString Where = FString::Printf(TEXT("%s:%d"), *PmmtalkLiveLink::ToFString(Config.BindAddress), Config.Port);
 	FIPv4Address Address;
-	if (!FIPv4Address::Parse(PmmtalkLiveLink::ToFString(Config.BindAddress), Address))
+	FSocket* Socket = nullptr;
+	if (FIPv4Address::Parse(PmmtalkLiveLink::ToFString(Config.BindAddress), Address))
 	{
-		ListenState = EListenState::CannotBind;
-		return;
+		// Not AsReusable(): two programs sharing the port would each get an unpredictable share of the
+		// datagrams. A taken port fails here and the status says so.
+		Socket = FUdpSocketBuilder(TEXT("PmmtalkLiveLinkSocket"))
+			.AsNonBlocking()
+			.BoundToAddress(Address)
+			.BoundToPort(Config.Port)
+			.WithReceiveBufferSize(PmmtalkLiveLinkSourcePrivate::ReceiveBufferBytes)
+			.Build();
 	}
-	// Not AsReusable(): two programs sharing the port would each get an unpredictable share of the
-	// datagrams. A taken port fails here and the status says so.
-	Socket = FUdpSocketBuilder(TEXT("PmmtalkLiveLinkSocket"))
-		.AsNonBlocking()
-		.BoundToAddress(Address)
-		.BoundToPort(Config.Port)
-		.WithReceiveBufferSize(PmmtalkLiveLinkSourcePrivate::ReceiveBufferBytes)
-		.Build();
 	if (Socket == nullptr)
 	{
+		// Tried again from Update: the other program may quit, or the source that had the port (a
+		// preset being applied removes and recreates sources at once) is still letting it go.
 		ListenState = EListenState::CannotBind;
-		UE_LOG(LogPmmtalkLiveLink, Warning, TEXT("pmmtalk: cannot listen on %s:%d (port in use, or not this machine's address)"),
-			*PmmtalkLiveLink::ToFString(Config.BindAddress), Config.Port);
+		NextBindAttemptSeconds = NowSeconds + PmmtalkLiveLinkSourcePrivate::BindRetrySeconds;
+		if (!bBindFailureLogged)
+		{
+			bBindFailureLogged = true;
+			UE_LOG(LogPmmtalkLiveLink, Warning, TEXT("pmmtalk: cannot listen on %s (port in use, or not this machine's address); trying again every %.1f s"),
+				*Where, PmmtalkLiveLinkSourcePrivate::BindRetrySeconds);
+		}
 		return;
 	}
-	Receiver = MakeUnique<FUdpSocketReceiver>(Socket,
+	bBindFailureLogged = false;
+	Receiver = new FPmmtalkReceiverThread(Socket,
 		FTimespan::FromMilliseconds(PmmtalkLiveLinkSourcePrivate::ReceiveWaitMilliseconds), TEXT("PmmtalkLiveLinkReceiver"));
-	Receiver->OnDataReceived().BindRaw(this, &FPmmtalkLiveLinkSource::HandleDatagram);
+	TSharedRef<FDatagramGate, ESPMode::ThreadSafe> ThreadGate = Gate;
+	Receiver->OnDataReceived().BindLambda([ThreadGate](const FArrayReaderPtr& Datagram, const FIPv4Endpoint& Sender) {
+		// Counted before the gate is read (and shutdown closes the gate before it reads the count), so
+		// shutdown either sees this datagram in flight or this datagram sees the gate closed.
+		++ThreadGate->InFlight;
+		if (ThreadGate->bOpen)
+		{
+			ThreadGate->Source->HandleDatagram(Datagram, Sender);
+		}
+		--ThreadGate->InFlight;
+	});
 	Receiver->Start();
 	ListenState = EListenState::Listening;
-	UE_LOG(LogPmmtalkLiveLink, Log, TEXT("pmmtalk: listening on %s:%d"), *PmmtalkLiveLink::ToFString(Config.BindAddress), Config.Port);
+	UE_LOG(LogPmmtalkLiveLink, Log, TEXT("pmmtalk: listening on %s"), *Where);
 }
 
 void FPmmtalkLiveLinkSource::StopReceiver()
 {
-	// Deleting the receiver stops its thread and waits for it; the socket is closed after that.
-	Receiver.Reset();
-	if (Socket != nullptr)
+	if (Receiver != nullptr)
 	{
-		Socket->Close();
-		ISocketSubsystem::Get(PLATFORM_SOCKETSUBSYSTEM)->DestroySocket(Socket);
-		Socket = nullptr;
+		Receiver->Stop();
+		PmmtalkLiveLinkSourcePrivate::FStoppedReceivers& Stopped = PmmtalkLiveLinkSourcePrivate::StoppedReceivers();
+		FScopeLock ScopeLock(&Stopped.Lock);
+		Stopped.Receivers.push_back(TUniquePtr<FPmmtalkReceiverThread>(Receiver));
+		Receiver = nullptr;
 	}
 	if (ListenState == EListenState::Listening || ListenState == EListenState::CannotBind)
 	{
@@ -250,6 +396,7 @@ void FPmmtalkLiveLinkSource::Reconfigure(const Pmmtalk::FSourceConfig& NewConfig
 	const bool bRebind = NewConfig.Port != Config.Port || NewConfig.BindAddress != Config.BindAddress;
 	if (bRebind)
 	{
+		// The old thread ends its wait on its own; datagrams it still hands on are received as before.
 		StopReceiver();
 	}
 	{
@@ -262,16 +409,14 @@ void FPmmtalkLiveLinkSource::Reconfigure(const Pmmtalk::FSourceConfig& NewConfig
 	DrainQueue();
 	if (bRebind)
 	{
-		StartReceiver();
+		bBindFailureLogged = false;  // a new address: say once if it cannot be had either
+		StartReceiver(FPlatformTime::Seconds());  // the same port on another address may be a moment away
 	}
 }
 
 void FPmmtalkLiveLinkSource::HandleDatagram(const FArrayReaderPtr& Datagram, const FIPv4Endpoint& /*Sender*/)
 {
-	// Counted before the stop flag is read (and shutdown sets the flag before it reads the count), so
-	// shutdown either sees this datagram in flight or this datagram sees the flag.
-	++DatagramsInFlight;
-	if (!bStopping && Datagram.IsValid())
+	if (Datagram.IsValid())
 	{
 		const double Now = FPlatformTime::Seconds();
 		const double NowUnix = PmmtalkLiveLinkSourcePrivate::NowUnixSeconds();
@@ -283,7 +428,6 @@ void FPmmtalkLiveLinkSource::HandleDatagram(const FArrayReaderPtr& Datagram, con
 		}
 		DrainQueue();
 	}
-	--DatagramsInFlight;
 }
 
 void FPmmtalkLiveLinkSource::QueueOutput()
@@ -375,10 +519,11 @@ void FPmmtalkLiveLinkSource::PushToClient(ILiveLinkClient& Target, const FGuid& 
 		{
 			BaseFrame->PropertyValues.Add(Value);
 		}
-		// World time from the capture time when the sender gave one (Live Link keeps the clock offset).
-		BaseFrame->WorldTime = Push.bHasSenderTime ? FLiveLinkWorldTime(Push.SenderUnixSeconds) : FLiveLinkWorldTime();
-		const double FrameUnixSeconds = Push.bHasSenderTime ? Push.SenderUnixSeconds : PmmtalkLiveLinkSourcePrivate::NowUnixSeconds();
-		const Pmmtalk::FSceneFrame Scene = Pmmtalk::SceneFrameOfDay(FrameUnixSeconds, UtcOffset, Push.Rate);
+		// Every frame of a subject on one clock, the sender's (keep-alive, VMC and untimetagged frames
+		// continue it): Live Link orders a subject's frames by this time and estimates the clock offset
+		// from it (FLiveLinkWorldTime(Time) records the offset to this machine's clock).
+		BaseFrame->WorldTime = FLiveLinkWorldTime(Push.SourceUnixSeconds);
+		const Pmmtalk::FSceneFrame Scene = Pmmtalk::SceneFrameOfDay(Push.SourceUnixSeconds, UtcOffset, Push.Rate);
 		BaseFrame->MetaData.SceneTime = FQualifiedFrameTime(FFrameTime(FFrameNumber(Scene.Frame), Scene.SubFrame),
 			FFrameRate(Push.Rate.Numerator, Push.Rate.Denominator));
 		Target.PushSubjectFrameData_AnyThread(SubjectKey, MoveTemp(FrameData));

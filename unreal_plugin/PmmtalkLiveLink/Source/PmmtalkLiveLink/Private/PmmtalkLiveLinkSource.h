@@ -2,14 +2,17 @@
 // behind one lock, and the Live Link client it pushes to.
 //
 // Threads: the receiver thread decodes each datagram and pushes static data and frames to the client
-// itself (pushing is allowed from any thread); the game thread calls Update (keep-alive, status), the
-// settings callbacks and RequestSourceShutdown.
+// itself (pushing is allowed from any thread); the game thread calls Update (keep-alive, status, a retry
+// of a port that could not be bound, the connection string kept in the settings), the settings
+// callbacks and RequestSourceShutdown.
 //
 // Locks: the engine's client, in several versions, holds its own lock while it calls Update and
 // RequestSourceShutdown, and takes it in every push. So this source never calls the client while
 // holding its lock (Lock guards the core and a queue of pushes; whichever thread finds no other thread
-// pushing drains the queue, in order, with Lock released), and RequestSourceShutdown never waits for a
-// datagram being handled: it says "not yet" and is asked again next tick.
+// pushing drains the queue, in order, with Lock released), and the game thread never waits for the
+// receiver thread: RequestSourceShutdown closes the gate the thread reaches this source through and
+// says "not yet" only while a datagram is being handled; a receiver no longer used is told to stop and
+// left to end its wait on its own (it closes its socket as it ends; Update deletes it later).
 #pragma once
 
 #include "CoreMinimal.h"
@@ -17,6 +20,7 @@
 #include "HAL/CriticalSection.h"
 #include "ILiveLinkSource.h"
 #include "Templates/UniquePtr.h"
+#include "UObject/WeakObjectPtr.h"
 
 #include "Protocol/PmmtalkConnection.h"
 #include "Protocol/PmmtalkReceiver.h"
@@ -27,6 +31,8 @@
 
 class FSocket;
 class ILiveLinkClient;
+class FPmmtalkReceiverThread;
+class UPmmtalkLiveLinkSourceSettings;
 
 class FPmmtalkLiveLinkSource : public ILiveLinkSource
 {
@@ -50,6 +56,9 @@ public:
 	/** The connection string that recreates this source (what a Live Link preset stores). */
 	FString GetConnectionString() const;
 
+	/** Deletes receivers whose thread has ended (all of them, waiting, when bWait: module shutdown). */
+	static void DeleteStoppedReceivers(bool bWait);
+
 private:
 	enum class EListenState : uint8
 	{
@@ -59,7 +68,21 @@ private:
 		Stopped,
 	};
 
-	void StartReceiver();
+	/**
+	 * What the receiver thread calls, shared with it: once closed (and nothing in flight), the thread
+	 * never reaches this source again, so the source can go while the thread ends its wait.
+	 */
+	struct FDatagramGate
+	{
+		FPmmtalkLiveLinkSource* Source = nullptr;
+		std::atomic<bool> bOpen{true};
+		/** Datagrams being handled (0 or 1): shutdown says "not yet" while one is. */
+		std::atomic<int32> InFlight{0};
+	};
+
+	/** Binds the port and starts the receiver thread; on failure, a retry is due in a moment. */
+	void StartReceiver(double NowSeconds);
+	/** Tells the receiver thread to stop, without waiting for it (it closes the socket as it ends). */
 	void StopReceiver();
 	void Reconfigure(const Pmmtalk::FSourceConfig& NewConfig);
 	void HandleDatagram(const FArrayReaderPtr& Datagram, const FIPv4Endpoint& Sender);
@@ -69,12 +92,17 @@ private:
 	void DrainQueue();
 	void PushToClient(ILiveLinkClient& Target, const FGuid& Guid, double UtcOffset, const Pmmtalk::FPush& Push) const;
 	void RefreshStatus(double NowSeconds);
+	/** The connection string (and options) back in the settings object if something overwrote them. */
+	void KeepSettingsInStep();
 
 	// Game thread only.
 	Pmmtalk::FSourceConfig Config;
-	FSocket* Socket = nullptr;
-	TUniquePtr<FUdpSocketReceiver> Receiver;
+	FPmmtalkReceiverThread* Receiver = nullptr;  // owns its socket; handed to the stopped list when done with
 	EListenState ListenState = EListenState::NotStarted;
+	double NextBindAttemptSeconds = 0.0;
+	bool bBindFailureLogged = false;
+	/** The settings object Live Link made for this source (InitializeSettings); it may go away first. */
+	TWeakObjectPtr<UPmmtalkLiveLinkSourceSettings> SettingsObject;
 	FString SettingsProblem;
 	FText StatusText;
 	double RateWindowStartSeconds = 0.0;
@@ -93,8 +121,7 @@ private:
 	FGuid SourceGuid;
 	double UtcOffsetSeconds = 0.0;
 
-	/** Set first thing in RequestSourceShutdown: datagrams that arrive later touch nothing. */
-	std::atomic<bool> bStopping{false};
-	/** Datagrams being handled by the receiver thread (0 or 1): shutdown waits for 0, across ticks. */
-	std::atomic<int32> DatagramsInFlight{0};
+	/** Set first thing in RequestSourceShutdown (game thread only). */
+	bool bStopping = false;
+	TSharedRef<FDatagramGate, ESPMode::ThreadSafe> Gate;
 };

@@ -35,6 +35,8 @@ constexpr double QuietRestartSeconds = 1.0;
 /** A frame this far behind the last one (in seconds of frames) is a restarted daemon, not a late frame. */
 constexpr double RestartWindowSeconds = 2.0;
 constexpr size_t MaxLogOnceKeys = 256;
+/** Two frames of one subject are at least this far apart in source time (Live Link orders frames by it). */
+constexpr double MinSourceStepSeconds = 1.0e-6;
 
 /** What the receiver needs of a source's configuration. */
 struct FReceiverSettings
@@ -78,6 +80,12 @@ struct FPush
 	/** The frame's capture time from its timetag (section 2.4); false for keep-alive and VMC frames. */
 	bool bHasSenderTime = false;
 	double SenderUnixSeconds = 0.0;
+	/**
+	 * The frame's time on its subject's one clock, the sender's (Unix seconds): the sender time when there
+	 * is one, else the subject's last time run on by the local time since. It only grows within a subject,
+	 * so Live Link, which orders a subject's frames by it, keeps them in arrival order.
+	 */
+	double SourceUnixSeconds = 0.0;
 	/** A re-push of the last (or a neutral) frame while the stream is quiet. */
 	bool bKeepAlive = false;
 };
@@ -197,8 +205,9 @@ public:
 	}
 
 	/**
-	 * One datagram as it arrived. NowSeconds: a monotonic clock (quiet times); NowUnixSeconds: the wall
-	 * clock (only to pick the NTP era of timetags).
+	 * One datagram as it arrived. NowSeconds: a monotonic clock (quiet times, source times of frames
+	 * without a timetag); NowUnixSeconds: the wall clock (the NTP era of timetags; the first source time
+	 * of a subject whose frames have none).
 	 */
 	void Receive(const uint8_t* Data, size_t Size, double NowSeconds, double NowUnixSeconds, FReceiverOutput& Out)
 	{
@@ -214,7 +223,7 @@ public:
 		}
 	}
 
-	/** The game thread's tick: keep quiet subjects alive (their last frame, or a neutral one). */
+	/** The game thread's tick: keep quiet subjects alive (their last frame, or a neutral one), on their clock. */
 	void Tick(double NowSeconds, FReceiverOutput& Out)
 	{
 		if (!Settings.bKeepAlive)
@@ -237,8 +246,8 @@ public:
 			Push.FrameNumber = Subject.LastFrameNumber;
 			Push.Rate = Subject.LastRate;
 			Push.bKeepAlive = true;
+			StampSourceTime(Subject, Push, ContinuedSourceTime(Subject, NowSeconds), NowSeconds);
 			Out.Pushes.push_back(std::move(Push));
-			Subject.LastPushSeconds = NowSeconds;
 			++Count.KeepAlives;
 		}
 	}
@@ -275,6 +284,7 @@ private:
 		int32_t LastFrameNumber = 0;
 		double LastArrivalSeconds = 0.0;
 		double LastPushSeconds = 0.0;
+		double LastSourceUnixSeconds = 0.0;  // the source time of the last frame pushed (set with bHasFrame)
 		FFrameRateRatio LastRate;
 		std::vector<float> LastValues;  // in PushedNames order, as pushed
 		// VMC: names in first-seen order, their values, and the values since the last Apply.
@@ -375,12 +385,32 @@ private:
 		++Count.StaticPushes;
 	}
 
-	void PushFrame(FSubject& Subject, FPush&& Push, double NowSeconds, FReceiverOutput& Out)
+	/** A frame without a timetag: the subject's clock run on by the local time since its last push. */
+	static double ContinuedSourceTime(const FSubject& Subject, double NowSeconds)
 	{
+		return Subject.LastSourceUnixSeconds + (NowSeconds - Subject.LastPushSeconds);
+	}
+
+	/** Gives Push its source time (Candidate, or just after the subject's last one) and records it. */
+	static void StampSourceTime(FSubject& Subject, FPush& Push, double Candidate, double NowSeconds)
+	{
+		const double Last = Subject.LastSourceUnixSeconds;
+		// (!(a > b) also catches a NaN candidate.)
+		Push.SourceUnixSeconds = Subject.bHasFrame && !(Candidate > Last) ? Last + MinSourceStepSeconds : Candidate;
+		Subject.LastSourceUnixSeconds = Push.SourceUnixSeconds;
+		Subject.LastPushSeconds = NowSeconds;
+	}
+
+	/** NowUnixSeconds starts the clock of a subject whose first frame has no timetag. */
+	void PushFrame(FSubject& Subject, FPush&& Push, double NowSeconds, double NowUnixSeconds, FReceiverOutput& Out)
+	{
+		const double Candidate = Push.bHasSenderTime ? Push.SenderUnixSeconds
+			: Subject.bHasFrame                      ? ContinuedSourceTime(Subject, NowSeconds)
+													 : NowUnixSeconds;
+		StampSourceTime(Subject, Push, Candidate, NowSeconds);
 		Subject.bHasFrame = true;
 		Subject.LastFrameNumber = Push.FrameNumber;
 		Subject.LastArrivalSeconds = NowSeconds;
-		Subject.LastPushSeconds = NowSeconds;
 		Subject.LastRate = Push.Rate;
 		Subject.LastValues = Push.Values;
 		Out.Pushes.push_back(std::move(Push));
@@ -403,7 +433,7 @@ private:
 		}
 		else if (Settings.bReceiveVmc && Message.Address == VmcBlendApplyAddress)
 		{
-			OnVmcApply(NowSeconds, Out);
+			OnVmcApply(NowSeconds, NowUnixSeconds, Out);
 		}
 		else
 		{
@@ -642,7 +672,7 @@ private:
 		Push.FrameNumber = Frame.FrameNumber;
 		Push.Rate = FrameRateRatio(Schema->Fps);
 		Push.bHasSenderTime = TimeTagToUnixSeconds(Frame.TimeTag, NowUnixSeconds, Push.SenderUnixSeconds);
-		PushFrame(*State, std::move(Push), NowSeconds, Out);
+		PushFrame(*State, std::move(Push), NowSeconds, NowUnixSeconds, Out);
 	}
 
 	void OnVmcValue(const Osc::FMessage& Message)
@@ -668,7 +698,7 @@ private:
 		}
 	}
 
-	void OnVmcApply(double NowSeconds, FReceiverOutput& Out)
+	void OnVmcApply(double NowSeconds, double NowUnixSeconds, FReceiverOutput& Out)
 	{
 		if (VmcPending.empty() || !IsValidSubject(Settings.VmcSubject))
 		{
@@ -711,7 +741,7 @@ private:
 		Push.Subject = State.Name;
 		Push.Values = State.VmcValues;
 		Push.FrameNumber = State.bHasFrame ? State.LastFrameNumber + 1 : 0;
-		PushFrame(State, std::move(Push), NowSeconds, Out);
+		PushFrame(State, std::move(Push), NowSeconds, NowUnixSeconds, Out);
 	}
 
 	template <typename ElementType>
