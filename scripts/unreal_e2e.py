@@ -103,8 +103,11 @@ def frames_of(pushes: list[dict], subject: str) -> list[dict]:
 
 
 def from_wire(frame: dict) -> bool:
-    """A frame from a datagram carries the sender's capture time (Unix seconds); a kept-alive one the engine clock."""
-    return frame["world_time"] > 1e9
+    """A frame from a datagram is pushed by the receiver thread; a kept-alive one by Update, on the game thread.
+
+    (Both carry a time on the sender's clock; the game thread pushes a datagram's frame only in the rare
+    moment it finds one queued while pushing its own.)"""
+    return not frame["game_thread"]
 
 
 def statics_of(pushes: list[dict], subject: str) -> list[dict]:

@@ -89,7 +89,8 @@ void Dump(const std::vector<FRecordedPush>& Pushes, const std::string& Path)
 			}
 			File << "], \"world_time\": " << JsonNumber(Push.WorldTime) << ", \"world_offset\": " << JsonNumber(Push.WorldOffset)
 				 << ", \"scene_frame\": " << Push.SceneFrame << ", \"scene_subframe\": " << JsonNumber(Push.SceneSubFrame)
-				 << ", \"rate\": [" << Push.RateNumerator << ", " << Push.RateDenominator << "]";
+				 << ", \"rate\": [" << Push.RateNumerator << ", " << Push.RateDenominator << "]"
+				 << ", \"game_thread\": " << (Push.bFromTestThread ? "true" : "false");
 		}
 		File << "}\n";
 	}
