@@ -111,6 +111,17 @@ class ModelConfig:
     recognizer: str = "pocketsphinx"
     """``pocketsphinx`` (phones, streaming), ``faster-whisper`` (shipped tiny.en, word times + aligned
     phones), ``whisper:<folder or hub id>`` (transformers)."""
+    text_stream: bool = False
+    """``text_input: phones`` only: make the words and phones the way a live stream can
+    (``model/live_words.py``: the recogniser re-decodes the audio not yet settled every ``text_step_s``,
+    a word is kept once two passes agree on it), offline, in training and live alike; live then waits
+    for the text, at most ``text_window_s + text_step_s``. Off: offline and training recognise whole
+    recordings, and live runs without the text branch."""
+    text_step_s: float = 0.5
+    """How much new audio starts another recognition pass (``text_stream``)."""
+    text_window_s: float = 4.0
+    """The longest audio a pass re-decodes (``text_stream``): what is older is settled then, as the
+    pass heard it."""
     phone_dim: int = 64
     word_encoder: str | None = "minilm"
     """``minilm`` (the shipped all-MiniLM-L6-v2), a local folder / hub id of a sentence encoder, or
@@ -212,6 +223,10 @@ class ModelConfig:
             raise ValueError(f"text_input must be one of {', '.join(TEXT_INPUTS)}, got {config.text_input!r}")
         if config.viseme_residual and (config.text_input != "visemes" or config.decoder_lookahead != 0):
             raise ValueError("viseme_residual needs text_input: visemes and a causal decoder")
+        if config.text_stream and config.text_input != "phones":
+            raise ValueError("text_stream needs text_input: phones (the visemes track streams already)")
+        if not 0 < 2 * config.text_step_s <= config.text_window_s:
+            raise ValueError(f"need 0 < 2 x text_step_s <= text_window_s, got {config.text_step_s} and {config.text_window_s}")
         return config
 
 

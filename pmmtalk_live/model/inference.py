@@ -13,7 +13,8 @@ at its own fps and the result is resampled linearly to ``fps_out``.
 
 **Live** (``StreamSession``): the audio branch streams (the filterbank encoder frame by frame, or
 wav2vec 2.0 chunk by chunk over the same windows as offline), the text branch comes from a streaming
-recogniser (``TextFrames``; a ``visemes`` model makes its own), each frame is fused once both have it
+recogniser (``TextFrames``; a ``visemes`` model makes its own, ``live_text.py``, and so does a
+``text_stream`` model, ``live_words.py``, whose offline text is made the same way), each frame is fused once both have it
 and fed to a ``DecoderStream``, which returns it once the decoder's own look-ahead is in. A frame at
 time t waits for audio up to t + ``latency_s(config)``: 95.8 ms for the shipped model (5 frames at
 60 fps and half a filterbank window), (chunk - 1 + 2 x look-ahead) / fps for a chunked wav2vec 2.0.
@@ -101,13 +102,6 @@ def set_compute(model: PMMTalk, compute: str) -> PMMTalk:
 # --- offline ---------------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=2)
-def _word_encoder(spec: str):
-    from .encoders.text import WordEncoder
-
-    return WordEncoder(spec)
-
-
-@lru_cache(maxsize=2)
 def _pseudo_visual(wav2lip_checkpoint: str, reference_face: str | None):
     from .encoders.visual import make_pseudo_visual
 
@@ -141,15 +135,22 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
             phones = transcript.phones
         batch.visemes = torch.from_numpy(viseme_track(samples, config, num_frames, phones=phones))[None]
         batch.text_present = torch.tensor([True])
+    elif model.text is not None and config.text_stream and transcript is None:
+        from .live_words import transcript_track
+
+        phone_ids, word_vectors = transcript_track(samples, config, num_frames)  # as a live stream settles it
+        batch.phone_ids = torch.from_numpy(phone_ids)[None]
+        batch.word_vectors = None if word_vectors is None else torch.from_numpy(word_vectors)[None]
+        batch.text_present = torch.tensor([True])
     elif model.text is not None:
-        from .encoders.text import text_frames
+        from .encoders.text import shared_word_encoder, text_frames
         from .recognizers import _aligned, make_recognizer
 
         if transcript is None:
             transcript = make_recognizer(config.recognizer).recognize(audio)
         elif isinstance(transcript, str):
             transcript = _aligned(audio, transcript, None)  # falls back to phone recognition
-        word_encoder = _word_encoder(config.word_encoder) if config.word_encoder else None
+        word_encoder = shared_word_encoder(config.word_encoder) if config.word_encoder else None
         phone_ids, word_vectors = text_frames(transcript, num_frames, config.fps, word_encoder)
         batch.phone_ids = torch.from_numpy(phone_ids)[None]
         batch.word_vectors = torch.from_numpy(word_vectors)[None] if word_encoder is not None else None
@@ -244,7 +245,8 @@ class StreamSession:
     rest at the end. Frame k shows time k / fps from the first sample. The audio branch streams
     (``model.audio.stream()``: wav2vec 2.0 in chunks, or the filterbank encoder frame by frame), the
     text branch comes from ``text`` (a ``visemes`` model makes its own streaming recogniser,
-    ``LiveVisemes``; a ``phones`` model has none unless given, and runs as audio only), a frame is
+    ``LiveVisemes``, a ``text_stream`` model its ``LiveTranscript``; another ``phones`` model has none
+    unless given, and runs as audio only), a frame is
     fused once both have it, and the decoder returns it once its own look-ahead is in. The result
     equals offline inference (``model_coeffs`` with the same text features, or none) within float
     rounding, whatever the sizes of the pushes. Memory is bounded. Not thread-safe.
@@ -262,6 +264,10 @@ class StreamSession:
             from .live_text import LiveVisemes
 
             text = LiveVisemes(self.config, recogniser_decoder)
+        elif model.text is not None and text is None and self.config.text_stream:
+            from .live_words import LiveTranscript
+
+            text = LiveTranscript(self.config)
         self.text = text if model.text is not None else None
         # a causal decoder answers each frame as it comes: its numpy form saves torch's per-call overhead
         self.decoder = (CausalDecoderStream if self.config.decoder_lookahead == 0 else DecoderStream)(model.decoder, style)
@@ -365,8 +371,14 @@ def latency_s(config: ModelConfig) -> float:
     decoder = config.decoder_lookahead
     if config.audio_encoder == "wav2vec2" and decoder:
         # the chunk holding frame t + decoder look-ahead must be complete, with its own look-ahead
-        return (config.audio_chunk_frames - 1 + config.lookahead_frames + decoder) / config.fps
-    return audio_latency_s(config) + decoder / config.fps
+        audio = (config.audio_chunk_frames - 1 + config.lookahead_frames + decoder) / config.fps
+    else:
+        audio = audio_latency_s(config) + decoder / config.fps
+    if config.text and config.text_stream:  # the text of frame t + decoder look-ahead must be settled too
+        from .live_words import text_latency_s
+
+        return max(audio, text_latency_s(config) + decoder / config.fps)
+    return audio
 
 
 def _rows(parts: list[np.ndarray]) -> np.ndarray:

@@ -83,7 +83,7 @@ class PocketsphinxRecognizer:
 
 
 class FasterWhisperRecognizer:
-    """Whisper in CTranslate2 format on the CPU (int8): tiny.en runs at about 0.1x real time."""
+    """Whisper in CTranslate2 format on the CPU (int8), greedy (deterministic)."""
 
     def __init__(self, folder: str | None = None):
         from faster_whisper import WhisperModel
@@ -103,7 +103,9 @@ class FasterWhisperRecognizer:
     def recognize(self, audio: Audio) -> Transcript:
         _check_rate(audio)
         with self._lock:
-            segments, _ = self.model.transcribe(audio.samples.astype(np.float32), language="en",
+            # temperature 0 only: no sampling fallback, so the same audio always gives the same words
+            # (a live stream's passes and offline agree; cached training features are reproducible)
+            segments, _ = self.model.transcribe(audio.samples.astype(np.float32), language="en", temperature=0.0,
                                                 word_timestamps=True, condition_on_previous_text=False)
             segments = list(segments)  # a generator: decoding happens here
         words = [TimedWord(text, round(w.start, 3), round(w.end, 3))

@@ -52,6 +52,8 @@ class FeatureCache:
                 from ..model.live_text import text_lookahead_s
 
                 settings["text_lookahead_s"] = round(text_lookahead_s(config), 6)
+            if config.text_stream:  # a settings entry only when on: the caches made before it keep their keys
+                settings["text_stream"] = {"step_s": config.text_step_s, "window_s": config.text_window_s}
             self.parts["branches"] = settings
         self.keys = {part: hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
                      for part, settings in self.parts.items()}
@@ -102,6 +104,13 @@ class FeatureCache:
             from ..model.live_text import viseme_track
 
             features["visemes"] = viseme_track(audio.samples, self.config, num_frames).astype(np.float16)
+        elif self.config.text and self.config.text_stream:
+            from ..model.live_words import transcript_track
+
+            phone_ids, word_vectors = transcript_track(audio.samples, self.config, num_frames)  # as live settles it
+            features["phone_ids"] = phone_ids
+            if word_vectors is not None:
+                features["word_vectors"] = word_vectors.astype(np.float16)
         elif self.config.text:
             from ..model.encoders.text import WordEncoder, text_frames
             from ..model.recognizers import make_recognizer

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -72,9 +73,15 @@ class WordEncoder:
         return nn.functional.normalize(pooled, dim=-1).numpy().astype(np.float32)
 
 
+@lru_cache(maxsize=2)
+def shared_word_encoder(spec: str) -> WordEncoder:
+    """The ``WordEncoder`` of ``spec``, loaded once per process (it is safe to share)."""
+    return WordEncoder(spec)
+
+
 def text_frames(transcript: Transcript, num_frames: int, fps: float,
-                word_encoder: WordEncoder | None) -> tuple[np.ndarray, np.ndarray]:
-    """The transcript as per-frame model input.
+                word_encoder: WordEncoder | None, first_frame: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The transcript as per-frame model input, for frames ``first_frame .. first_frame + num_frames - 1``.
 
     Returns phone_ids (T,) int64 (``PHONE_INDEX`` of the label without stress; unknown labels ->
     ``SIL``; 0 = no phone) and
@@ -82,22 +89,27 @@ def text_frames(transcript: Transcript, num_frames: int, fps: float,
     """
     phone_ids = np.zeros(num_frames, np.int64)
     for phone in transcript.phones:
-        first, end = _frame_span(phone.start_s, phone.end_s, fps, num_frames)
+        first, end = _frame_span(phone.start_s, phone.end_s, fps, first_frame, num_frames)
         phone_ids[first:end] = PHONE_INDEX[normalize_label(phone.label)]
     word_vectors = np.zeros((num_frames, WORD_DIM), np.float32)
     if word_encoder is not None and transcript.words:
         vectors = word_encoder.encode([w.text for w in transcript.words])
         for word, vector in zip(transcript.words, vectors):
-            first, end = _frame_span(word.start_s, word.end_s, fps, num_frames)
+            first, end = _frame_span(word.start_s, word.end_s, fps, first_frame, num_frames)
             word_vectors[first:end] = vector
     return phone_ids, word_vectors
 
 
-def _frame_span(start_s: float, end_s: float, fps: float, num_frames: int) -> tuple[int, int]:
-    """Frames k with start_s <= k / fps < end_s, as a slice. Rounding first keeps 0.1 s * 30 fps at
-    frame 3, not 3.0000000000000004 -> 4."""
-    first = int(np.ceil(round(start_s * fps, 6)))
-    end = int(np.ceil(round(end_s * fps, 6)))
+def frame_index(time_s: float, fps: float) -> int:
+    """The first frame k with k / fps >= time_s. Rounding first keeps 0.1 s * 30 fps at frame 3, not
+    3.0000000000000004 -> 4."""
+    return int(np.ceil(round(time_s * fps, 6)))
+
+
+def _frame_span(start_s: float, end_s: float, fps: float, first_frame: int, num_frames: int) -> tuple[int, int]:
+    """Frames k with start_s <= k / fps < end_s, as a slice of frames ``first_frame ..`` (num_frames)."""
+    first = frame_index(start_s, fps) - first_frame
+    end = frame_index(end_s, fps) - first_frame
     return min(max(first, 0), num_frames), min(max(end, 0), num_frames)
 
 
