@@ -62,7 +62,12 @@ def bench(name: str, config: ModelConfig, audio: np.ndarray, device: str) -> lis
             recognizer = make_recognizer(config.recognizer)
             words = WordEncoder(config.word_encoder) if config.word_encoder else None
             transcript = recognizer.recognize(Audio(audio))
-            rows.append((f"  recogniser ({config.recognizer})", timed(lambda: recognizer.recognize(Audio(audio)), 1) / seconds))
+            rows.append((f"  recogniser ({config.recognizer}), whole recording", timed(lambda: recognizer.recognize(Audio(audio)), 1) / seconds))
+            if config.text_stream:
+                from pmmtalk_live.model.live_words import transcript_track
+
+                rows.append((f"  recogniser streaming (a pass every {config.text_step_s:g} s), instead",
+                             timed(lambda: transcript_track(audio, config, num_frames), 1) / seconds))
             phone_ids, word_vectors = text_frames(transcript, num_frames, config.fps, words)
             item.update(phone_ids=torch.from_numpy(phone_ids), word_vectors=torch.from_numpy(word_vectors))
             batch = collate([item]).to(device)
@@ -86,8 +91,8 @@ def bench(name: str, config: ModelConfig, audio: np.ndarray, device: str) -> lis
             model.decoder(model.fusion(features, present), batch.styles, batch.frame_mask)
 
         rows.append(("alignment + fusion + decoder", timed(align_fuse_decode) / seconds))
-        rows.append(("whole model (all branches, recognition and generation included)",
-                     sum(v for _, v in rows)))
+        rows.append(("whole model (all branches, recognition and generation included)",  # the recogniser once
+                     sum(v for label, v in rows if not (config.text_stream and "whole recording" in label))))
     params = sum(p.numel() for p in model.parameters()) / 1e6
     print(f"{name}: {params:.1f} M parameters (Wav2Lip generator not counted), {seconds:.1f} s of speech, "
           f"{config.fps} fps, device {device}, {torch.get_num_threads()} threads")

@@ -255,9 +255,10 @@ def live_config(**overrides) -> ModelConfig:
 
 
 def paper_config(**overrides) -> ModelConfig:
-    """PMMTalk's sizes: wav2vec 2.0 base (768-dim, 12 layers), Whisper tiny text, Wav2Lip visual."""
+    """PMMTalk's sizes: wav2vec 2.0 base (768-dim, 12 layers), Whisper tiny text (streaming, as live
+    settles it), Wav2Lip visual."""
     base = dict(audio_checkpoint="facebook/wav2vec2-base-960h", audio_hidden=768, audio_layers=12, audio_heads=12,
-                audio_intermediate=3072, audio_conv_dim=512, recognizer="faster-whisper", visual=True,
+                audio_intermediate=3072, audio_conv_dim=512, recognizer="faster-whisper", text_stream=True, visual=True,
                 d_model=512, decoder_layers=6, decoder_heads=8, decoder_ff=2048)
     base.update(overrides)
     return ModelConfig.from_dict(base)
