@@ -1,6 +1,7 @@
-"""The streaming pseudo-text of ``text_stream`` models (model/live_words.py), with the real recognisers
-on real speech: live equals offline however the audio is cut, words settle once two passes agree and
-within the stated latency, and the settled words are the whole-file recognition's words."""
+"""The text and visual branches live: the streaming pseudo-text of ``text_stream`` models
+(model/live_words.py) with the real recognisers on real speech (live equals offline however the audio
+is cut, words settle once two passes agree and within the stated latency, the settled words are the
+whole-file recognition's words), and the Wav2Lip mouths made frame by frame (encoders/visual.MouthStream)."""
 
 from __future__ import annotations
 
@@ -113,3 +114,32 @@ def test_training_features_are_the_live_text(tmp_path):
     assert cache.keys["branches"] != FeatureCache(tiny_config(recognizer="pocketsphinx")).keys["branches"]
     phone_ids, _ = transcript_track(samples, streamed, num_frames_for(2.0, streamed.fps))
     np.testing.assert_array_equal(cache(utt)["phone_ids"], phone_ids)
+
+
+# --- the visual branch live ------------------------------------------------------------------------------
+
+def test_a_visual_session_equals_offline_however_the_audio_is_cut(tmp_path):
+    """The Wav2Lip generator (random weights, the public checkpoint format) making each frame's mouth
+    once its mel window is in, then the mouth encoder: the same numbers as offline."""
+    import torch
+
+    from pmmtalk_live.model.batch import Batch
+    from pmmtalk_live.model.encoders.mel import window_lookahead_s
+    from pmmtalk_live.model.encoders.visual import Wav2LipCheckpoint
+
+    torch.manual_seed(0)
+    path = tmp_path / "wav2lip.pth"
+    torch.save({"state_dict": Wav2LipCheckpoint().state_dict()}, path)
+    model = PMMTalk(tiny_config(visual=True, wav2lip_checkpoint=str(path), text=False, fps=10)).eval()
+    samples = example(1.2)
+    batch = prepare_batch(model, Audio(samples))
+    assert batch.mouths is not None and batch.mouths.shape[1] == batch.num_frames
+    offline = model_coeffs(model, batch)
+    for sizes in ([160] * 200, [len(samples)]):
+        live = stream(StreamSession(model), samples, sizes)
+        assert live.shape == offline.shape
+        np.testing.assert_allclose(live, offline, atol=1e-4)
+    assert latency_s(model.config) >= window_lookahead_s(model.config.fps)
+    without = model_coeffs(model, Batch(audio=batch.audio, audio_lengths=batch.audio_lengths,
+                                        frame_mask=batch.frame_mask, styles=batch.styles))
+    assert not np.allclose(without, offline, atol=1e-4)  # the mouths count: without them the face differs

@@ -579,3 +579,17 @@ PUBLIC_WAV2LIP_LAYOUT = {
     "output_block.1.weight": (3, 32, 1, 1),
     "output_block.1.bias": (3,),
 }
+
+
+def test_the_mel_stream_equals_the_whole_recordings_spectrogram():
+    from pmmtalk_live.model.encoders.mel import MelStream, melspectrogram
+
+    rng = np.random.default_rng(0)
+    for n in (100, 401, 16_000 + 123):
+        samples = (0.3 * rng.standard_normal(n)).astype(np.float32)
+        for size in (1 if n < 500 else 37, 3000, n):
+            stream, parts = MelStream(), []
+            for start in range(0, n, size):
+                parts.append(stream.push(samples[start:start + size]))
+            parts.append(stream.flush())
+            np.testing.assert_array_equal(np.concatenate(parts, axis=1), melspectrogram(samples))

@@ -19,7 +19,9 @@ and fed to a ``DecoderStream``, which returns it once the decoder's own look-ahe
 time t waits for audio up to t + ``latency_s(config)``: 95.8 ms for the shipped model (5 frames at
 60 fps and half a filterbank window), (chunk - 1 + 2 x look-ahead) / fps for a chunked wav2vec 2.0.
 With the same per-frame text features (or none), the session equals offline inference within float
-rounding, however the audio is cut into pushes. The visual branch is off live (Wav2Lip is too slow).
+rounding, however the audio is cut into pushes. The visual branch streams too when the model has
+its Wav2Lip generator (``encoders/visual.MouthStream``: each frame's mouth once its mel window is in,
+the frames of a push generated together, then the mouth encoder); on a CPU that is far slower than real time.
 """
 
 from __future__ import annotations
@@ -269,13 +271,16 @@ class StreamSession:
 
             text = LiveTranscript(self.config)
         self.text = text if model.text is not None else None
+        self.mouths = _mouth_stream(model)  # the visual branch, when it has its generator
+        self._visual = np.zeros((0, self.config.d_model), np.float32)  # visual features from _next_frame on
         # a causal decoder answers each frame as it comes: its numpy form saves torch's per-call overhead
         self.decoder = (CausalDecoderStream if self.config.decoder_lookahead == 0 else DecoderStream)(model.decoder, style)
         self.gate = GateStream(model.gate) if model.gate is not None else None
         self._gate_audio = np.zeros((0, self.config.d_model), np.float32)  # audio features of the frames the decoder has not answered yet
         self.num_samples = 0  # received so far
         self._features = np.zeros((0, self.config.d_model), np.float32)  # audio features not fused yet, from _next_frame
-        self.fusion = FusionStream(model) if supports_numpy_fusion(model) else None  # else torch (phones, words)
+        # numpy for the audio and viseme branches; torch for phones and words, and the visual branch
+        self.fusion = FusionStream(model) if supports_numpy_fusion(model) and self.mouths is None else None
         self._next_frame = 0  # next frame to fuse
         self._flushed = False
 
@@ -298,6 +303,8 @@ class StreamSession:
         self.num_samples += len(samples)
         if self.text is not None:
             self.text.push(samples)
+        if self.mouths is not None:
+            self._add_visual(self.mouths.push(samples))
         features = self.audio.push(samples)
         if not len(features) and not len(self._features):  # most hops: no frame can be fused
             return _rows([])
@@ -310,6 +317,8 @@ class StreamSession:
         self._flushed = True
         if self.text is not None:
             self.text.flush()
+        if self.mouths is not None:
+            self._add_visual(self.mouths.flush())
         out = self._fuse(self.audio.flush())
         return _rows([out, self._gated(self.decoder.flush().numpy())])
 
@@ -320,6 +329,8 @@ class StreamSession:
         count = len(self._features)
         if self.text is not None:
             count = min(count, self.text.ready - self._next_frame)
+        if self.mouths is not None:
+            count = min(count, len(self._visual))
         if count <= 0:
             return _rows([])
         audio = self._features[:count]
@@ -335,8 +346,19 @@ class StreamSession:
         if self.gate is not None:
             self._gate_audio = np.concatenate([self._gate_audio, audio])
         self._features = self._features[count:]
+        self._visual = self._visual[count:]
         self._next_frame += count
         return self._gated(coeffs.numpy())
+
+    @torch.inference_mode()
+    def _add_visual(self, mouths: np.ndarray) -> None:
+        """New generated mouths -> their visual features (the mouth encoder, all at once)."""
+        if len(mouths):
+            from .encoders.visual import mouths_to_tensor
+
+            tensor = mouths_to_tensor(mouths)[None]
+            encoded = self.model.visual[1](self.model.visual[0](tensor, torch.ones(1, len(mouths), dtype=torch.bool)))
+            self._visual = np.concatenate([self._visual, encoded[0].numpy()])
 
     def _torch_fused(self, audio: np.ndarray, given: dict) -> torch.Tensor:
         """The text branch (phones and words) and the fusion through the torch modules -> (n, d_model)."""
@@ -348,6 +370,9 @@ class StreamSession:
             features["text"] = self.model.text(tensors.get("phone_ids"), tensors.get("word_vectors"),
                                                torch.ones(1, count, dtype=torch.bool), tensors.get("visemes"))
             present["text"] = torch.tensor([True])
+        if self.mouths is not None:
+            features["visual"] = torch.from_numpy(self._visual[:count])[None]
+            present["visual"] = torch.tensor([True])
         return self.model.fusion(features, present)[0]
 
     def _gated(self, coeffs: np.ndarray) -> np.ndarray:
@@ -374,11 +399,25 @@ def latency_s(config: ModelConfig) -> float:
         audio = (config.audio_chunk_frames - 1 + config.lookahead_frames + decoder) / config.fps
     else:
         audio = audio_latency_s(config) + decoder / config.fps
+    latency = audio
     if config.text and config.text_stream:  # the text of frame t + decoder look-ahead must be settled too
         from .live_words import text_latency_s
 
-        return max(audio, text_latency_s(config) + decoder / config.fps)
-    return audio
+        latency = max(latency, text_latency_s(config) + decoder / config.fps)
+    if config.visual and config.wav2lip_checkpoint:  # and its mouth generated from a whole mel window
+        from .encoders.mel import window_lookahead_s
+
+        latency = max(latency, window_lookahead_s(config.fps) + decoder / config.fps)
+    return latency
+
+
+def _mouth_stream(model: PMMTalk):
+    """A ``MouthStream`` for a model whose visual branch has its Wav2Lip generator, else None."""
+    if model.visual is None or not model.config.wav2lip_checkpoint:
+        return None
+    from .encoders.visual import MouthStream
+
+    return MouthStream(_pseudo_visual(model.config.wav2lip_checkpoint, model.config.reference_face), model.config.fps)
 
 
 def _rows(parts: list[np.ndarray]) -> np.ndarray:

@@ -24,9 +24,10 @@ import torch
 from torch import nn
 
 from ...errors import PmmtalkError
+from ...tracks import SAMPLE_RATE_HZ, num_frames_for
 from ..config import ModelConfig
 from .face import FACE_SIZE, reference_face_from
-from .mel import mel_windows
+from .mel import MAX_ABS_VALUE, MEL_FRAMES_PER_S, NUM_MELS, WINDOW_MEL_FRAMES, MelStream, mel_windows
 
 MOUTH_HEIGHT = FACE_SIZE // 2
 """Rows of the generated face the branch keeps: its lower half, the part Wav2Lip repaints."""
@@ -223,18 +224,78 @@ class PseudoVisual:
 
         samples: float32 16 kHz mono. reference_face: uint8 RGB (96, 96, 3); None = ``self.face``.
         """
+        return self.mouths(mel_windows(samples, fps, num_frames), reference_face)
+
+    @torch.inference_mode()
+    def mouths(self, windows: np.ndarray, reference_face: np.ndarray | None = None) -> np.ndarray:
+        """Mel windows (n, 1, 80, 16) (``mel_windows``) -> the generated mouths, uint8 RGB (n, 48, 96, 3)."""
         face = self.face if reference_face is None else _check_face(reference_face)
-        windows = torch.from_numpy(mel_windows(samples, fps, num_frames))
         bgr = torch.from_numpy(face[..., ::-1].copy()).permute(2, 0, 1).float() / 255.0
         masked = bgr.clone()
         masked[:, MOUTH_HEIGHT:] = 0.0
         face_input = torch.cat([masked, bgr]).to(self.device)
-        mouths = np.empty((num_frames, MOUTH_HEIGHT, FACE_SIZE, 3), np.uint8)
-        for start in range(0, num_frames, self.frames_per_batch):
+        windows = torch.from_numpy(np.ascontiguousarray(windows))
+        mouths = np.empty((len(windows), MOUTH_HEIGHT, FACE_SIZE, 3), np.uint8)
+        for start in range(0, len(windows), self.frames_per_batch):
             audio = windows[start:start + self.frames_per_batch].to(self.device)
             frames = self.generator(audio, face_input.expand(len(audio), -1, -1, -1))
             lower_rgb = frames[:, [2, 1, 0], MOUTH_HEIGHT:].permute(0, 2, 3, 1)
             mouths[start:start + len(audio)] = (lower_rgb * 255.0).round().byte().cpu().numpy()
+        return mouths
+
+
+class MouthStream:
+    """The pseudo-visual frames of a live stream: frame k's mouth (as ``generate_mouths`` makes it)
+    once its 16 mel columns are in, ``window_lookahead_s`` after its time; the frames of one push
+    go through the generator together (batched). Not thread-safe; one per stream."""
+
+    def __init__(self, pseudo: PseudoVisual, fps: float):
+        self.pseudo = pseudo
+        self.fps = float(fps)
+        self.mel = MelStream()
+        self._columns = np.zeros((NUM_MELS, 0), np.float32)  # mel columns from _first_column on
+        self._first_column = 0
+        self.ready = 0
+        """Frames 0 .. ready - 1 have been made."""
+        self._received = 0
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Next audio -> the mouths of the frames it completes, uint8 (n, 48, 96, 3)."""
+        self._received += len(np.asarray(samples).reshape(-1))
+        self._add(self.mel.push(samples))
+        end = self.ready
+        while self._start(end) + WINDOW_MEL_FRAMES <= self._first_column + self._columns.shape[1]:
+            end += 1
+        return self._make(end)
+
+    def flush(self) -> np.ndarray:
+        """End of stream -> the rest, up to the frame of the last sample (windows past the end hear silence)."""
+        self._add(self.mel.flush())
+        return self._make(num_frames_for(self._received / SAMPLE_RATE_HZ, self.fps))
+
+    def _start(self, frame: int) -> int:
+        """The frame's first mel column, computed as ``mel_windows`` does."""
+        return int((MEL_FRAMES_PER_S * np.arange(frame, frame + 1) / self.fps).astype(np.int64)[0])
+
+    def _add(self, columns: np.ndarray) -> None:
+        self._columns = np.concatenate([self._columns, columns], axis=1)
+
+    def _make(self, end: int) -> np.ndarray:
+        if end <= self.ready:
+            return np.zeros((0, MOUTH_HEIGHT, FACE_SIZE, 3), np.uint8)
+        starts = (MEL_FRAMES_PER_S * np.arange(self.ready, end) / self.fps).astype(np.int64) - self._first_column
+        needed = int(starts[-1]) + WINDOW_MEL_FRAMES
+        columns = self._columns
+        if columns.shape[1] < needed:  # only at the end
+            columns = np.concatenate([columns, np.full((NUM_MELS, needed - columns.shape[1]), -MAX_ABS_VALUE,
+                                                       np.float32)], axis=1)
+        windows = np.stack([columns[None, :, s:s + WINDOW_MEL_FRAMES] for s in starts])
+        mouths = self.pseudo.mouths(windows)
+        self.ready = end
+        drop = self._start(end) - self._first_column
+        if drop > 0:
+            self._columns = self._columns[:, drop:]
+            self._first_column += drop
         return mouths
 
 
