@@ -102,3 +102,17 @@ def test_two_gloo_processes_train_in_step(dataset, tmp_path):
     assert sorted(r["rank"] for r in ranks) == [0, 1] and all(r["world"] == 2 and r["step"] == 3 for r in ranks)
     assert ranks[0]["checksum"] == ranks[1]["checksum"]  # the replicas stayed equal
     assert (tmp_path / "ddp" / "model.safetensors").exists()
+
+
+def test_more_processes_than_a_batch_can_share_is_an_error_not_a_hang(dataset, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+         "--master-port", str(port), str(REPO / "tests" / "ddp_train.py"), str(dataset),
+         str(config_file(tmp_path, batch_size=1)), str(tmp_path / "ddp"), "3"],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    assert result.returncode != 0
+    assert "2 training processes need at least 2 training utterances and a batch size of at least 2" in result.stderr

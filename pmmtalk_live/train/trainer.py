@@ -265,6 +265,10 @@ def train(data_dir: str | Path | Sequence[str | Path], config_path: str | Path |
     train_utts, val_utts = load_splits(data_dirs, settings)
     if settings.per_subject_styles and not model_config.speakers:
         model_config.speakers = sorted({u.subject for u in train_utts if u.subject})
+    if min(len(train_utts), settings.batch_size) < ranks.world:
+        # a rank with no share of a batch would never step while the others wait for it
+        raise TrainError(f"{ranks.world} training processes need at least {ranks.world} training utterances and a "
+                         f"batch size of at least {ranks.world}; got {len(train_utts)} and {settings.batch_size}")
     train_set = CoeffDataset(train_utts, model_config, features=features, max_seconds=settings.max_seconds,
                              seed=settings.seed, in_memory=settings.in_memory)
     val_set = CoeffDataset(val_utts, model_config, features=features, max_seconds=None, seed=settings.seed,
