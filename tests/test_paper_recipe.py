@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,11 +22,18 @@ CLI = [sys.executable, "-m", "pmmtalk_live.cli"]
 TINY_AUDIO = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, conv_dim=(32,) * 7)
 
 
-def run(command: list[str], tmp_path, timeout: int = 300) -> subprocess.CompletedProcess:
+def run(command: list[str], tmp_path, timeout: int = 120) -> None:
+    """Run a step to the end; on a timeout its whole process group goes (torchrun's workers too)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=env)
-    assert result.returncode == 0, f"{' '.join(map(str, command))}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
-    return result
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               env=env, start_new_session=True)
+    try:
+        out, errors = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"{' '.join(map(str, command))}: still running after {timeout} s") from None
+    assert process.returncode == 0, f"{' '.join(map(str, command))}\n{out[-2000:]}\n{errors[-3000:]}"
 
 
 def stand_ins(tmp_path) -> tuple[str, str]:
@@ -66,7 +74,7 @@ def test_the_paper_size_recipe_runs_end_to_end_with_stand_ins(tmp_path):
         port = sock.getsockname()[1]
     run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
          "--master-port", str(port), "-m", "pmmtalk_live.cli", "train", "--data", str(tmp_path / "data"),
-         "--config", str(tmp_path / "paper.yaml"), "--out", str(tmp_path / "run"), "--jobs", "1", "-q"], tmp_path, 600)
+         "--config", str(tmp_path / "paper.yaml"), "--out", str(tmp_path / "run"), "--jobs", "1", "-q"], tmp_path, 200)
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["model"]
     assert saved["text_stream"] and saved["visual"] and saved["audio_architecture"]  # the run rebuilds without the folder
     run(CLI + ["eval", "--data", str(tmp_path / "data"), "--ckpt", str(tmp_path / "run"), "-q"], tmp_path)
