@@ -207,9 +207,11 @@ def _say_if_lookahead_raised(asked_ms: float, animator) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .model.compute import torch_device
     from .train.features import prepare_features
     from .train.trainer import read_config_for_run, train
 
+    torch_device(args.compute)  # a GPU that is not there: said now, not after the features
     model_config = read_config_for_run(args.config, args.out)
     if model_config.visual:
         from .model.encoders.visual import visual_branch_status
@@ -217,7 +219,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(visual_branch_status(model_config), file=sys.stderr)
     features = prepare_features(model_config, args.data, jobs=args.jobs, show_progress=not args.quiet)
     result = train(args.data, args.config, args.out, features=features, show_progress=not args.quiet,
-                   steps=args.steps)
+                   steps=args.steps, compute=args.compute)
     if result.get("rank", 0) == 0:
         figures = ", ".join(f"{k} {v:.4f}" for k, v in result.items()
                             if isinstance(v, float) and k not in ("checksum",))
@@ -235,7 +237,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = args.out or str(Path(f"eval-{args.ckpt}-{Path(args.data).name}") if packaged
                           else ckpt / f"eval-{Path(args.data).name}")
     results = evaluate_run(args.data, ckpt, out, split_name=args.split, basis=basis,
-                           lip_vertices=lip_vertices, show_progress=not args.quiet)
+                           lip_vertices=lip_vertices, show_progress=not args.quiet, compute=args.compute)
     print(format_results(results))
     print(f"written: {out}/metrics.json, {out}/plots.png")
     return 0
@@ -375,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="processes computing the pseudo-text/visual features before training (default: every core)")
     p.add_argument("--out", required=True, metavar="RUN", help="run folder: checkpoints, config, progress")
     p.add_argument("--steps", type=int, help="stop at this step (the run's plan stays; run again to go on)")
+    p.add_argument("--compute", default=DEFAULT_COMPUTE, type=_compute, metavar="cpu|cuda[:N]",
+                   help=f"where the model trains (default: {DEFAULT_COMPUTE}; under torchrun, cuda gives each "
+                        "process its local rank's GPU)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
 
@@ -386,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "for a packaged model eval-<name>-<data>)")
     p.add_argument("--split", choices=("all", "val", "train"), default="all", help="utterances to use")
     p.add_argument("--basis", metavar="MESH.npz", help="blendshape basis (32, V, 3) + lip_vertices: vertex error")
+    p.add_argument("--compute", default=DEFAULT_COMPUTE, type=_compute, metavar="cpu|cuda[:N]",
+                   help=f"where the model runs (default: {DEFAULT_COMPUTE})")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_eval)
 

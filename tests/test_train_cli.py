@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+import torch
 import yaml
 
 from .conftest import EXAMPLE_WAV, REPO
@@ -49,3 +51,25 @@ def test_training_errors_are_one_line(tmp_path):
     result = subprocess.run(CLI + ["train", "--data", str(tmp_path / "nosuch"), "--out", str(tmp_path / "run")],
                             capture_output=True, text=True, timeout=120, cwd=REPO)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "error" in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: the error cannot happen")
+@pytest.mark.parametrize("command", [["train", "--data", "data", "--out", "run"], ["eval", "--data", "data", "--ckpt", "default"]])
+def test_a_gpu_that_is_not_there_is_a_one_line_error(tmp_path, command):
+    result = subprocess.run(CLI + command + ["--compute", "cuda"], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "--compute cuda: no CUDA GPU here" in result.stderr and "use --compute cpu" in result.stderr
+
+
+def test_compute_names_a_checked_device(monkeypatch):
+    from pmmtalk_live.model.compute import ComputeError, torch_device
+
+    assert torch_device("cpu") == torch.device("cpu")
+    with pytest.raises(ComputeError, match="expected cpu, cuda or cuda:N"):
+        torch_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a machine with one GPU
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert torch_device("cuda:0") == torch.device("cuda", 0)
+    with pytest.raises(ComputeError, match="this machine has 1 CUDA GPU"):
+        torch_device("cuda:1")

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from .. import rig
 from ..errors import EvalDataError
 from ..model.checkpoint import load_run
+from ..model.compute import torch_device
 from ..dataset import load_dataset, split
 from ..train.batches import CoeffDataset, collate
 from ..train.features import FeatureCache
@@ -26,9 +27,11 @@ from .curve_errors import aperture, evaluate
 
 def evaluate_run(data_dir: str | Path, ckpt: str | Path, out_dir: str | Path, *, split_name: str = "all",
                  basis: np.ndarray | None = None, lip_vertices: np.ndarray | None = None,
-                 show_progress: bool = True) -> dict:
-    """Metrics of ``ckpt`` on ``data_dir`` (``split_name``: all, val or train, as the run split it)."""
-    model = load_run(ckpt)
+                 show_progress: bool = True, compute: str = "cpu") -> dict:
+    """Metrics of ``ckpt`` on ``data_dir`` (``split_name``: all, val or train, as the run split it);
+    the model runs on ``compute`` (``cpu``, ``cuda``, ``cuda:N``)."""
+    device = torch_device(compute)
+    model = load_run(ckpt, device)
     config = model.config
     utterances = load_dataset(data_dir)
     if split_name != "all":
@@ -44,7 +47,7 @@ def evaluate_run(data_dir: str | Path, ckpt: str | Path, out_dir: str | Path, *,
     with torch.no_grad():
         for i in tqdm(range(len(dataset)), desc="eval", unit="utt", disable=not show_progress):
             item = dataset.item(i, 0)
-            prediction = model(collate([item])).coeffs[0].numpy()
+            prediction = model(collate([item]).to(device)).coeffs[0].float().cpu().numpy()
             pairs.append((prediction, item["coeffs"]))
             ids.append(item["id"])
     results = evaluate(pairs, config.fps, basis=basis, lip_vertices=lip_vertices)

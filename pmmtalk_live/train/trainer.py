@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from ..errors import PmmtalkError
 from ..model.checkpoint import read_config, save_config, save_weights
+from ..model.compute import ComputeError, torch_device
 from ..model.config import ModelConfig
 from ..model.pmmtalk import PMMTalk
 
@@ -120,18 +121,24 @@ class Ranks:
         return self.rank == 0
 
 
-def _start_processes() -> tuple[Ranks, torch.device]:
-    """DDP when started by torchrun (WORLD_SIZE > 1), else a single process."""
+def _start_processes(compute: str = "cpu") -> tuple[Ranks, torch.device]:
+    """DDP when started by torchrun (WORLD_SIZE > 1), else a single process; on the CPU or the GPU
+    ``compute`` names (``model.compute.torch_device``). Under torchrun, ``cuda`` gives each process its
+    local rank's GPU (NCCL); ``cpu``, gloo."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
-        return Ranks(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return Ranks(), torch_device(compute)
     import torch.distributed as dist
 
     ranks = Ranks(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if torch.cuda.is_available():
-        torch.cuda.set_device(ranks.local)
+    if compute != "cpu":
+        if compute != "cuda":
+            raise ComputeError(f"--compute {compute}: under torchrun each process takes its local rank's GPU; "
+                               "use --compute cuda")
+        device = torch_device(f"cuda:{ranks.local}")
+        torch.cuda.set_device(device)
         dist.init_process_group("nccl")
-        return ranks, torch.device("cuda", ranks.local)
+        return ranks, device
     dist.init_process_group("gloo")
     return ranks, torch.device("cpu")
 
@@ -242,9 +249,9 @@ def _augmentation(utt) -> list:
 
 
 def train(data_dir: str | Path | Sequence[str | Path], config_path: str | Path | None, out_dir: str | Path, *,
-          features=None, show_progress: bool = True, steps: int | None = None) -> dict:
+          features=None, show_progress: bool = True, steps: int | None = None, compute: str = "cpu") -> dict:
     """Train (or resume) a run in ``out_dir``; returns the final figures (step, losses, val loss, the
-    loss history of this call, a parameter checksum).
+    loss history of this call, a parameter checksum). ``compute``: ``cpu``, ``cuda`` or ``cuda:N``.
 
     ``steps``: stop at this step (the run's own plan stays in its config: run again to go on).
     ``features``: per-utterance pseudo-text / pseudo-visual features (see ``CoeffDataset``).
@@ -252,7 +259,7 @@ def train(data_dir: str | Path | Sequence[str | Path], config_path: str | Path |
     from .batches import CoeffDataset, collate
 
     out_dir = Path(out_dir)
-    ranks, device = _start_processes()
+    ranks, device = _start_processes(compute)
     if (out_dir / "config.yaml").exists():
         model_config, train_dict = read_config(out_dir)  # resuming: the run's own settings win
         settings = TrainSettings(**train_dict)
