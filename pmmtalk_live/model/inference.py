@@ -14,8 +14,9 @@ at its own fps and the result is resampled linearly to ``fps_out``.
 **Live** (``StreamSession``): the audio branch streams (the filterbank encoder frame by frame, or
 wav2vec 2.0 chunk by chunk over the same windows as offline), the text branch comes from a streaming
 recogniser (``TextFrames``; a ``visemes`` model makes its own, ``live_text.py``, and so does a
-``text_stream`` model, ``live_words.py``, whose offline text is made the same way), each frame is fused once both have it
-and fed to a ``DecoderStream``, which returns it once the decoder's own look-ahead is in. A frame at
+``text_stream`` model, ``live_words.py``, whose offline text is made the same way), each frame is
+fused once both have it and fed to a ``DecoderStream``, which returns it once the decoder's own
+look-ahead is in. A frame at
 time t waits for audio up to t + ``latency_s(config)``: 95.8 ms for the shipped model (5 frames at
 60 fps and half a filterbank window), (chunk - 1 + 2 x look-ahead) / fps for a chunked wav2vec 2.0.
 With the same per-frame text features (or none), the session equals offline inference within float
@@ -248,8 +249,9 @@ class StreamSession:
     (``model.audio.stream()``: wav2vec 2.0 in chunks, or the filterbank encoder frame by frame), the
     text branch comes from ``text`` (a ``visemes`` model makes its own streaming recogniser,
     ``LiveVisemes``, a ``text_stream`` model its ``LiveTranscript``; another ``phones`` model has none
-    unless given, and runs as audio only), a frame is
-    fused once both have it, and the decoder returns it once its own look-ahead is in. The result
+    unless given, and runs as audio only), the visual branch from a ``MouthStream`` when the model has
+    its generator, a frame is fused once every branch has it, and the decoder returns it once its own
+    look-ahead is in. The result
     equals offline inference (``model_coeffs`` with the same text features, or none) within float
     rounding, whatever the sizes of the pushes. Memory is bounded. Not thread-safe.
     """
