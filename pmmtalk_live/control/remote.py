@@ -22,7 +22,6 @@ import errno
 import ipaddress
 import logging
 import os
-import re
 import select
 import socket
 import threading
@@ -33,9 +32,11 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import osc_types
 
-from ..animators.emotion import DEFAULT_INTENSITY, EMOTIONS, Emotion
+from ..animators.emotion import Emotion
 from ..errors import ControlError, PmmtalkError
-from ..sinks.csv_take import MAX_TAKE, check_take_name
+from ..sinks.csv_take import MAX_TAKE
+from . import arguments as check
+from .arguments import CommandRefused
 
 DEFAULT_PORT = 8000
 """The Live Link Face app's OSC port: tools that drive the app's recording send here."""
@@ -75,8 +76,6 @@ _DENIED = {errno.EACCES, getattr(errno, "WSAEACCES", errno.EACCES)}
 
 _BUNDLE_HEAD = b"#bundle\x00"
 _KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")
-_DIGITS = re.compile(r"\s*[0-9]{1,10}\s*")
-_PRESET_NAME = re.compile(r"\w[\w .-]{0,63}")
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +88,9 @@ class ControlTarget(Protocol):
     numbers have already been checked: slate and subject pass ``check_take_name``, a take is
     0..MAX_TAKE, a host is an IP address (not 0.0.0.0 or ::), a port 1..65535.
     """
+
+    subject: str
+    """The Live Link subject name: what ``carry_out_for`` addresses a character by."""
 
     def record_start(self, slate: str | None, take: int | None) -> str:
         """Start a take (None: the current slate, the next take). Returns its start timecode ``HH:MM:SS:FF.fff``.
@@ -120,10 +122,6 @@ class ControlTarget(Protocol):
 
     def set_emotion(self, emotion: Emotion) -> None:
         """Blend the face into ``emotion`` (checked: a known name, intensity 0..1)."""
-
-
-class CommandRefused(ControlError):
-    """A command refused before it reached the target; the message is the one-line reason."""
 
 
 class _NotOsc(ValueError):
@@ -193,93 +191,6 @@ def encode_message(address: str, args: list[Any]) -> bytes:
     return builder.build().dgram
 
 
-# --- arguments: what tools send -> what the target gets -------------------------------------------
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _arguments(args: list[Any], least: int, most: int, usage: str) -> list[Any]:
-    """``args`` padded with None up to ``most``; CommandRefused unless there are ``least`` to ``most``."""
-    if not least <= len(args) <= most:
-        wanted = f"{least}" if least == most else f"{least} to {most}"
-        raise CommandRefused(f"takes {wanted} argument{'s' if most != 1 else ''} ({usage or 'none'}), got {len(args)}")
-    return args + [None] * (most - len(args))
-
-
-def _whole_number(value: Any, what: str, low: int, high: int) -> int:
-    """An int, a string of digits or a float with no fraction (tools send all three) in low..high."""
-    number = None
-    if isinstance(value, bool):
-        pass  # OSC's T and F are no numbers
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value):
-        number = int(value)
-    if number is None or not low <= number <= high:
-        raise CommandRefused(f"{what} {_shown(value)} is not a whole number {low}..{high}")
-    return number
-
-
-def _port(value: Any) -> int:
-    return _whole_number(value, "port", 1, 65535)
-
-
-def _ip(value: Any) -> str:
-    """An IPv4 or IPv6 address to send to (no host names: the app takes addresses, and a name lookup would block)."""
-    try:
-        ip = ipaddress.ip_address(value.strip()) if isinstance(value, str) else None
-    except ValueError:
-        ip = None
-    if ip is None:
-        raise CommandRefused(f"{_shown(value)} is not an IP address")
-    if ip.is_unspecified:
-        raise CommandRefused(f"{ip} is not an address to send to")
-    return str(ip)
-
-
-def _name(value: Any, what: str) -> str:
-    """A slate or subject: a string (or a whole number, which some tools send for a slate) that is
-    safe in a take file name."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise CommandRefused(f"{what} {_shown(value)} is not a string")
-    return check_take_name(value, what)
-
-
-def _preset_name(value: Any) -> str:
-    # A bare name only: a path would let the network load (and quote in errors) any YAML file.
-    if (not isinstance(value, str) or not _PRESET_NAME.fullmatch(value) or ".." in value
-            or value.endswith((".yaml", ".yml"))):
-        raise CommandRefused(f"preset {_shown(value)} is not a bare preset name "
-                        "(letters, digits, '_', '-', '.', spaces; no path, no .yaml)")
-    return value
-
-
-def _emotion(name: Any, intensity: Any) -> Emotion:
-    """An emotion name (any case) and an optional intensity 0..1 (a number, or digits as text)."""
-    if not isinstance(name, str):
-        raise CommandRefused(f"emotion {_shown(name)} is not a name ({', '.join(EMOTIONS)})")
-    if intensity is None:
-        intensity = DEFAULT_INTENSITY
-    elif isinstance(intensity, str):
-        try:
-            intensity = float(intensity)
-        except ValueError:
-            raise CommandRefused(f"intensity {_shown(intensity)} is not a number 0..1") from None
-    elif isinstance(intensity, bool) or not isinstance(intensity, (int, float)):
-        raise CommandRefused(f"intensity {_shown(intensity)} is not a number 0..1")
-    try:
-        return Emotion(name.strip().lower(), round(float(intensity), 4))  # OSC floats are float32
-    except ValueError as error:
-        raise CommandRefused(str(error)) from None
-
-
 def _one_line(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 3] + "..."
@@ -317,46 +228,46 @@ def carry_out(target: ControlTarget, address: str, args: list[Any]) -> tuple[str
     """
     match address:
         case "/AddLiveLinkAddress":
-            ip, port = _arguments(args, 2, 2, "ip port")
-            target.add_livelink_address(_ip(ip), _port(port))
+            ip, port = check.count(args, 2, 2, "ip port")
+            target.add_livelink_address(check.ip(ip), check.port(port))
         case "/ClearAllLiveLinkAddresses":
-            _arguments(args, 0, 0, "")
+            check.count(args, 0, 0, "")
             target.clear_livelink_addresses()
         case "/LiveLinkSubject":
-            (name,) = _arguments(args, 1, 1, "name")
-            target.set_subject(_name(name, "subject"))
+            (name,) = check.count(args, 1, 1, "name")
+            target.set_subject(check.name(name, "subject"))
         case "/LiveLinkStreamStart" | "/LiveLinkStreamStop":
-            _arguments(args, 0, 0, "")
+            check.count(args, 0, 0, "")
             target.set_streaming(address == "/LiveLinkStreamStart")
         case "/Slate":
-            (name,) = _arguments(args, 1, 1, "name")
-            target.set_slate(_name(name, "slate"))
+            (name,) = check.count(args, 1, 1, "name")
+            target.set_slate(check.name(name, "slate"))
         case "/Take":
-            (number,) = _arguments(args, 1, 1, "number")
-            target.set_take(_whole_number(number, "take", 0, MAX_TAKE))
+            (number,) = check.count(args, 1, 1, "number")
+            target.set_take(check.whole_number(number, "take", 0, MAX_TAKE))
         case "/RecordStart":
-            slate, take = _arguments(args, 0, 2, "[slate [take]]")
-            slate = None if slate is None else _name(slate, "slate")
-            take = None if take is None else _whole_number(take, "take", 0, MAX_TAKE)
+            slate, take = check.count(args, 0, 2, "[slate [take]]")
+            slate = None if slate is None else check.name(slate, "slate")
+            take = None if take is None else check.whole_number(take, "take", 0, MAX_TAKE)
             return "/RecordStartConfirm", [str(target.record_start(slate, take))]
         case "/RecordStop":
-            _arguments(args, 0, 0, "")
+            check.count(args, 0, 0, "")
             stopped = target.record_stop()
             if stopped is None:
                 raise CommandRefused("not recording")
             timecode, csv_path, audio_path = stopped
             return "/RecordStopConfirm", [str(timecode), os.fspath(csv_path), os.fspath(audio_path)]
         case "/Preset":
-            (name,) = _arguments(args, 1, 1, "name")
-            target.set_preset(_preset_name(name))
+            (name,) = check.count(args, 1, 1, "name")
+            target.set_preset(check.preset_name(name))
         case "/Emotion":
-            name, intensity = _arguments(args, 1, 2, "name [intensity]")
-            target.set_emotion(_emotion(name, intensity))
+            name, intensity = check.count(args, 1, 2, "name [intensity]")
+            target.set_emotion(check.emotion(name, intensity))
         case "/BatteryQuery":
-            _arguments(args, 0, 0, "")
+            check.count(args, 0, 0, "")
             return "/Battery", [BATTERY_LEVEL]
         case "/ThermalsQuery":
-            _arguments(args, 0, 0, "")
+            check.count(args, 0, 0, "")
             return "/Thermals", [THERMAL_STATE]
         case "/Transport":
             raise CommandRefused("not supported: pmmtalk-live does not send files over the network; "
@@ -366,17 +277,73 @@ def carry_out(target: ControlTarget, address: str, args: list[Any]) -> tuple[str
     return None
 
 
+_FOR_EVERY_CHARACTER = frozenset({"/RecordStart", "/RecordStop", "/Slate", "/Take", "/Preset", "/Emotion",
+                                  "/LiveLinkStreamStart", "/LiveLinkStreamStop", "/AddLiveLinkAddress",
+                                  "/ClearAllLiveLinkAddresses"})
+"""Commands that, sent with no subject to a daemon of several characters, go to each character, each
+answering under its own subject; the others need a subject (``/Ada/LiveLinkSubject``) or are
+answered once (the queries)."""
+
+Reply = tuple[str, list[Any]]
+
+
+def carry_out_for(targets: list[ControlTarget], address: str, args: list[Any]) -> list[Reply]:
+    """One command to a daemon of several characters (each target has a ``subject``): ``/<Subject>/X``
+    goes to that character alone, ``/X`` to each character (``_FOR_EVERY_CHARACTER``) or, for a query,
+    once. Each character's command is ``carry_out``'s; replies (and ``/Error``s, which do not stop the
+    others) come back under ``/<Subject>/``. With one character, ``/X`` is answered as ``carry_out``
+    answers it. Raises CommandRefused for an unknown subject or an ambiguous command."""
+    subject, _, command = address[1:].partition("/") if address.count("/") >= 2 else ("", "", "")
+    if subject:
+        chosen = [t for t in targets if t.subject == subject]
+        if not chosen:
+            raise CommandRefused(f"no character {check.shown(subject)} (characters: "
+                                 f"{', '.join(t.subject for t in targets)})")
+        return _carried_out(chosen, "/" + command, args)
+    if len(targets) == 1:
+        reply = carry_out(targets[0], address, args)
+        return [] if reply is None else [reply]
+    if address in _FOR_EVERY_CHARACTER:
+        return _carried_out(targets, address, args)
+    if address in ("/BatteryQuery", "/ThermalsQuery", "/Transport"):  # about the machine, not a character
+        reply = carry_out(targets[0], address, args)
+        return [] if reply is None else [reply]
+    raise CommandRefused(f"{len(targets)} characters: send it to one, /<Subject>{address[:64]} (characters: "
+                         f"{', '.join(t.subject for t in targets)})")
+
+
+def _carried_out(targets: list[ControlTarget], command: str, args: list[Any]) -> list[Reply]:
+    """``command`` on each target in turn; a failure is that character's ``/Error``, not the others'."""
+    replies = []
+    for target in targets:
+        prefix = f"/{target.subject}"
+        try:
+            reply = carry_out(target, command, args)
+        except PmmtalkError as error:  # CommandRefused included
+            replies.append(("/Error", [prefix + command[:64], _one_line(str(error))]))
+            continue
+        if reply is not None:
+            replies.append((prefix + reply[0], reply[1]))
+    return replies
+
+
 class Commands:
     """The session commands of one target, carried out one at a time whichever port asks (the OSC
-    remote-control port, the studio page): one implementation, one lock."""
+    remote-control port, the studio page): one implementation, one lock. ``characters``: a daemon of
+    several characters, each a target with a ``subject`` (``carry_out_for``); ``run`` then answers
+    a list of replies."""
 
-    def __init__(self, target: ControlTarget) -> None:
+    def __init__(self, target: ControlTarget | None, characters: list[ControlTarget] | None = None) -> None:
         self.target = target
+        self.characters = characters
         self._lock = threading.Lock()
 
-    def run(self, address: str, args: list[Any]) -> tuple[str, list[Any]] | None:
-        """``carry_out`` under the lock; raises CommandRefused or the target's PmmtalkError."""
+    def run(self, address: str, args: list[Any]) -> Reply | list[Reply] | None:
+        """``carry_out`` (or ``carry_out_for``) under the lock; raises CommandRefused or the target's
+        PmmtalkError."""
         with self._lock:
+            if self.characters is not None:
+                return carry_out_for(self.characters, address, args)
             return carry_out(self.target, address, args)
 
 
@@ -507,8 +474,8 @@ class ControlServer:
             level = logging.DEBUG if address.endswith("Query") else logging.INFO  # tools poll these
             self._throttle.log(level, "command", f"control: {_one_line(' '.join([address, *map(repr, args)]))} "
                                                  f"from {_host_port(sender)}")
-            if reply is not None:
-                self._send(reply, sender)
+            for one in (reply if isinstance(reply, list) else [] if reply is None else [reply]):
+                self._send(one, sender)
             return
         self.rejected += 1
         shown = address[:64]
@@ -516,17 +483,17 @@ class ControlServer:
                            f"control: refused {shown!r} from {_host_port(sender)}: {reason}")
         self._send(("/Error", [shown, reason]), sender)
 
-    def _carry_out(self, address: str, args: list[Any]) -> tuple[str, list[Any]] | None:
-        """The reply to one command (None: no reply); the send target is this port's own, every
+    def _carry_out(self, address: str, args: list[Any]) -> Reply | list[Reply] | None:
+        """The reply (or replies, several characters) to one command (None: no reply); the send target is this port's own, every
         other command is the session's (``Commands``)."""
         if address == "/OSCSetSendTarget":
-            ip, port = _arguments(args, 2, 2, "ip port")
-            self._reply_to = (self._reply_ip(ip), _port(port))
+            ip, port = check.count(args, 2, 2, "ip port")
+            self._reply_to = (self._reply_ip(ip), check.port(port))
             return None
         return self._commands.run(address, args)
 
     def _reply_ip(self, value: Any) -> str:
-        ip = _ip(value)
+        ip = check.ip(value)
         if (self._family == socket.AF_INET6) != (ipaddress.ip_address(ip).version == 6):
             listening = "IPv6" if self._family == socket.AF_INET6 else "IPv4"
             raise CommandRefused(f"replies leave from an {listening} socket; {ip} is not an {listening} address")
