@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from . import __version__
-from .errors import PmmtalkError
+from .errors import ConfigError, PmmtalkError
 
 
 def _text(args: argparse.Namespace) -> str | None:
@@ -137,23 +137,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["livelink"] = False
     config = load_config(args.config, overrides)
     _log_to_stderr(verbose=args.verbose)
-
+    if args.characters:
+        return _serve_characters(args.characters, config)
     stop = threading.Event()
-
-    def on_signal(signum, _frame):
-        stop.set()
-        signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C ends at once
-
     session = ServeSession(config, status_stream=sys.stderr)
     try:
         _say_if_lookahead_raised(config.lookahead_ms, session.engine.animator)
         for line in session.describe():
             print(line, file=sys.stderr)
         print("serving; Ctrl-C stops" + (" and closes the take" if config.record else ""), file=sys.stderr)
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
-        if hasattr(signal, "SIGXFSZ"):  # the file size limit: a failed write the take survives, not a crash
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        _stop_on_signals(stop)
         summary = session.run(stop)
     finally:
         session.close()
@@ -195,6 +188,47 @@ def cmd_studio(args: argparse.Namespace) -> int:
     finally:
         server.close()
     return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def on_signal(signum, _frame):
+        stop.set()
+        signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C ends at once
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGXFSZ"):  # the file size limit: a failed write the take survives, not a crash
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _serve_characters(path: str, config) -> int:
+    """``serve --characters FILE``: several characters, one model, one control port (characters.py).
+    Exit 1 when a character's input failed (the others served to the end)."""
+    from .characters import Cast, load_characters
+
+    if config.studio is not None:
+        raise ConfigError("--studio shows one character; it cannot be used with --characters")
+    cast = Cast(load_characters(path, config), control=config.control)
+    stop = threading.Event()
+    try:
+        _say_if_lookahead_raised(config.lookahead_ms, cast.sessions[0].engine.animator)
+        for line in cast.describe():
+            print(line, file=sys.stderr)
+        print("serving; Ctrl-C stops and closes the takes", file=sys.stderr)
+        _stop_on_signals(stop)
+        summaries = cast.run(stop)
+    finally:
+        cast.close()
+    for session in cast.sessions:
+        summary = summaries.get(session.subject)
+        if summary is not None:
+            print(f"{session.subject}: served {summary.audio_s:.1f} s: {summary.frames_sent} frames sent, "
+                  f"{summary.frames_dropped} dropped, real-time factor {summary.real_time_factor:.2f}", file=sys.stderr)
+        for take in session.finished_takes:
+            print(f"take: {take.csv_path} ({take.rows} frames{', INCOMPLETE' if take.error else ''})")
+    for subject, error in cast.failed.items():
+        print(f"pmmtalk-live: error: character {subject}: {error}", file=sys.stderr)
+    return 1 if cast.failed else 0
 
 
 def _say_if_lookahead_raised(asked_ms: float, animator) -> None:
@@ -429,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "Face packets to stock Unreal (default: both on 127.0.0.1), recording takes on request. "
                     "Settings come from --config (YAML, same names with _) and then the options.")
     p.add_argument("--config", metavar="FILE", help="YAML file with any of the settings below")
+    p.add_argument("--characters", metavar="FILE", help="several characters in one daemon: YAML list of "
+                   "characters (subject, input, preset, sinks, ...), the other settings their defaults "
+                   "(docs/serve.md)")
     src = p.add_argument_group("input")
     src.add_argument("--input", metavar="mic|FILE|-", help="the microphone (default), an audio file, or - for raw "
                      "PCM on stdin")

@@ -37,7 +37,9 @@ class ServeSession:
     """A running daemon: source, engine, sinks, recorder and control port. Implements the remote
     control's ``ControlTarget``: its methods are called from the control thread."""
 
-    def __init__(self, config: ServeConfig, status_stream=None) -> None:
+    def __init__(self, config: ServeConfig, status_stream=None, model=None) -> None:
+        """``model``: a loaded PMMTalk model to stream from instead of loading ``config.ckpt`` (several
+        characters share one; each session has its own stream state)."""
         from .audio.sources import open_source
 
         self.config = config
@@ -77,8 +79,8 @@ class ServeSession:
             # The live process computes on one thread whatever the animator: a few frames per hop is too
             # little work to share, and idle torch/BLAS workers would spin or stall behind Unreal (threads.py).
             use_one_thread()
-            animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0, config.ckpt,
-                                          config.compute)
+            animator = make_live_animator(config.animator, config.fps, config.lookahead_ms / 1000.0,
+                                          config.ckpt if model is None else model, config.compute)
         except BaseException:
             self.close()
             raise

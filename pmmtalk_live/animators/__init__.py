@@ -76,10 +76,11 @@ def make_animator(name: str, ckpt: str | None = None, compute: str = "cpu") -> A
     raise ValueError(f"unknown animator {name!r} (choose from {', '.join(ANIMATORS)})")
 
 
-def make_live_animator(name: str, fps: float, lookahead_s: float, ckpt: str | None = None,
+def make_live_animator(name: str, fps: float, lookahead_s: float, ckpt=None,
                        compute: str = "cpu") -> LiveAnimator:
-    """As ``make_animator``, streaming. The PMMTalk model may need more look-ahead than asked for (its
-    audio chunks): read the animator's own ``lookahead_s``."""
+    """As ``make_animator``, streaming; ``ckpt`` may also be a loaded ``PMMTalk``, which several live
+    animators share (each keeps its own stream state). The PMMTalk model may need more look-ahead
+    than asked for (its audio chunks): read the animator's own ``lookahead_s``."""
     if name == "phonetic":
         from .live_phonetic import LivePhoneticAnimator
 
