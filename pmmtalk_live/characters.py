@@ -22,8 +22,9 @@ import yaml
 from . import yaml_file
 from .config import MAX_CONFIG_BYTES, Destination, ServeConfig, apply_settings
 from .control.remote import Commands, ControlServer
-from .errors import AudioInputError, ConfigError, PmmtalkError
+from .errors import AudioInputError, ConfigError, PmmtalkError, TakeError
 from .serve import ServeSession
+from .sinks.csv_take import check_take_name
 from .stream.engine import EngineSummary
 from .yaml_file import shorten
 
@@ -79,6 +80,11 @@ def _character(path: Path, number: int, node: yaml.Node, base: ServeConfig) -> S
         except ValueError as problem:
             raise ConfigError(f"{at}: {shorten(name)}: cannot read value: {problem}") from None
         apply_settings(config, {name: value}, at)
+        if name == "subject":
+            try:
+                check_take_name(config.subject, "subject")
+            except TakeError as error:
+                raise ConfigError(f"{at}: subject: {error}") from None
         names.add(name)
     if "subject" not in names:
         raise ConfigError(f"{where}: subject: missing (each character streams under its own subject name)")
