@@ -35,8 +35,9 @@ from pythonosc.parsing import osc_types
 from ..animators.emotion import Emotion
 from ..errors import ControlError, PmmtalkError
 from ..sinks.csv_take import MAX_TAKE
-from . import arguments as check
 from .arguments import CommandRefused
+from .arguments import count as _arguments, emotion as _emotion, ip as _ip, name as _name, port as _port
+from .arguments import preset_name as _preset_name, shown as _shown, whole_number as _whole_number
 
 DEFAULT_PORT = 8000
 """The Live Link Face app's OSC port: tools that drive the app's recording send here."""
@@ -228,46 +229,46 @@ def carry_out(target: ControlTarget, address: str, args: list[Any]) -> tuple[str
     """
     match address:
         case "/AddLiveLinkAddress":
-            ip, port = check.count(args, 2, 2, "ip port")
-            target.add_livelink_address(check.ip(ip), check.port(port))
+            ip, port = _arguments(args, 2, 2, "ip port")
+            target.add_livelink_address(_ip(ip), _port(port))
         case "/ClearAllLiveLinkAddresses":
-            check.count(args, 0, 0, "")
+            _arguments(args, 0, 0, "")
             target.clear_livelink_addresses()
         case "/LiveLinkSubject":
-            (name,) = check.count(args, 1, 1, "name")
-            target.set_subject(check.name(name, "subject"))
+            (name,) = _arguments(args, 1, 1, "name")
+            target.set_subject(_name(name, "subject"))
         case "/LiveLinkStreamStart" | "/LiveLinkStreamStop":
-            check.count(args, 0, 0, "")
+            _arguments(args, 0, 0, "")
             target.set_streaming(address == "/LiveLinkStreamStart")
         case "/Slate":
-            (name,) = check.count(args, 1, 1, "name")
-            target.set_slate(check.name(name, "slate"))
+            (name,) = _arguments(args, 1, 1, "name")
+            target.set_slate(_name(name, "slate"))
         case "/Take":
-            (number,) = check.count(args, 1, 1, "number")
-            target.set_take(check.whole_number(number, "take", 0, MAX_TAKE))
+            (number,) = _arguments(args, 1, 1, "number")
+            target.set_take(_whole_number(number, "take", 0, MAX_TAKE))
         case "/RecordStart":
-            slate, take = check.count(args, 0, 2, "[slate [take]]")
-            slate = None if slate is None else check.name(slate, "slate")
-            take = None if take is None else check.whole_number(take, "take", 0, MAX_TAKE)
+            slate, take = _arguments(args, 0, 2, "[slate [take]]")
+            slate = None if slate is None else _name(slate, "slate")
+            take = None if take is None else _whole_number(take, "take", 0, MAX_TAKE)
             return "/RecordStartConfirm", [str(target.record_start(slate, take))]
         case "/RecordStop":
-            check.count(args, 0, 0, "")
+            _arguments(args, 0, 0, "")
             stopped = target.record_stop()
             if stopped is None:
                 raise CommandRefused("not recording")
             timecode, csv_path, audio_path = stopped
             return "/RecordStopConfirm", [str(timecode), os.fspath(csv_path), os.fspath(audio_path)]
         case "/Preset":
-            (name,) = check.count(args, 1, 1, "name")
-            target.set_preset(check.preset_name(name))
+            (name,) = _arguments(args, 1, 1, "name")
+            target.set_preset(_preset_name(name))
         case "/Emotion":
-            name, intensity = check.count(args, 1, 2, "name [intensity]")
-            target.set_emotion(check.emotion(name, intensity))
+            name, intensity = _arguments(args, 1, 2, "name [intensity]")
+            target.set_emotion(_emotion(name, intensity))
         case "/BatteryQuery":
-            check.count(args, 0, 0, "")
+            _arguments(args, 0, 0, "")
             return "/Battery", [BATTERY_LEVEL]
         case "/ThermalsQuery":
-            check.count(args, 0, 0, "")
+            _arguments(args, 0, 0, "")
             return "/Thermals", [THERMAL_STATE]
         case "/Transport":
             raise CommandRefused("not supported: pmmtalk-live does not send files over the network; "
@@ -297,7 +298,7 @@ def carry_out_for(targets: list[ControlTarget], address: str, args: list[Any]) -
     if subject:
         chosen = [t for t in targets if t.subject == subject]
         if not chosen:
-            raise CommandRefused(f"no character {check.shown(subject)} (characters: "
+            raise CommandRefused(f"no character {_shown(subject)} (characters: "
                                  f"{', '.join(t.subject for t in targets)})")
         return _carried_out(chosen, "/" + command, args)
     if len(targets) == 1:
@@ -487,13 +488,13 @@ class ControlServer:
         """The reply (or replies, several characters) to one command (None: no reply); the send target is this port's own, every
         other command is the session's (``Commands``)."""
         if address == "/OSCSetSendTarget":
-            ip, port = check.count(args, 2, 2, "ip port")
-            self._reply_to = (self._reply_ip(ip), check.port(port))
+            ip, port = _arguments(args, 2, 2, "ip port")
+            self._reply_to = (self._reply_ip(ip), _port(port))
             return None
         return self._commands.run(address, args)
 
     def _reply_ip(self, value: Any) -> str:
-        ip = check.ip(value)
+        ip = _ip(value)
         if (self._family == socket.AF_INET6) != (ipaddress.ip_address(ip).version == 6):
             listening = "IPv6" if self._family == socket.AF_INET6 else "IPv4"
             raise CommandRefused(f"replies leave from an {listening} socket; {ip} is not an {listening} address")
