@@ -227,3 +227,10 @@ characters:
     assert (ada.preset, ada.slate, ada.record, ada.osc, ada.input) == ("vrm", "scene", "takes", base.osc, "a.wav")
     assert (bob.preset, bob.raw_rate, bob.input) == ("arkit", 48000, "-")
     assert bob.destinations() == ([Destination("10.0.0.6", 9001)], [Destination("10.0.0.6", 11111)])
+
+
+def test_the_example_characters_file_reads():
+    ada, bob, narrator = load_characters(Path(__file__).parent.parent / "examples" / "characters.yaml", ServeConfig())
+    assert (ada.subject, ada.device, ada.osc) == ("Ada", "USB", [])
+    assert bob.record == "takes/bob" and len(bob.livelink) == 2
+    assert (narrator.input, narrator.raw_rate, narrator.idle) == ("-", 48000, False)
