@@ -363,11 +363,12 @@ class ControlServer:
     - ``garbage``: datagrams that are not OSC (dropped, no reply).
     """
 
-    def __init__(self, target: ControlTarget, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+    def __init__(self, target: ControlTarget | None, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  commands: Commands | None = None) -> None:
         """``host``: the address to listen on; 127.0.0.1 keeps the port to this machine, 0.0.0.0 opens
         it to the network (see docs/remote-control.md, Security). ``port``: 0 picks a free one.
-        ``commands``: the session's ``Commands`` when another port (the studio) shares them."""
+        ``commands``: the session's ``Commands`` when another port (the studio) shares them, or a daemon
+        of several characters' (``target`` None)."""
         self._commands = commands or Commands(target)
         self.commands = 0
         self.rejected = 0
