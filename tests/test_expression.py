@@ -19,7 +19,8 @@ BROWS = [SOURCE[n] for n in ("browInnerUp", "browOuterUpLeft", "browOuterUpRight
 
 def prosody(n: int, **values) -> ProsodyFrames:
     """n frames of prosody, every field 0 unless given (a constant or an array)."""
-    fields = ("f0_hz", "pitch", "voiced", "loudness", "speech", "accent", "emphasis", "rising", "pause", "rate")
+    fields = ("f0_hz", "pitch", "voiced", "loudness", "speech", "accent", "emphasis", "stress", "rising", "pause",
+              "rate")
     arrays = {f: np.broadcast_to(np.asarray(values.get(f, 0.0), np.float32), (n,)).copy() for f in fields}
     return ProsodyFrames(first_frame=0, **arrays)
 
@@ -63,15 +64,31 @@ def test_accents_and_rising_intonation_raise_the_brows_and_pauses_relax_them():
     accent[30:36] = 1.0
     rising = np.zeros(n)
     rising[100:130] = 1.0
-    p = prosody(n, speech=np.r_[np.ones(150), np.zeros(90)], accent=accent, emphasis=accent, rising=rising,
-                pause=np.r_[np.zeros(150), np.arange(90) / FPS], pitch=3.0)
+    p = prosody(n, speech=np.r_[np.ones(150), np.zeros(90)], accent=accent, emphasis=accent, stress=accent,
+                rising=rising, pause=np.r_[np.zeros(150), np.arange(90) / FPS], pitch=3.0)
     frames = run(FaceLayers(FPS, IDLE_OFF, ExpressionSettings()), p, coeffs(), n)
     inner = frames[:, SOURCE["browInnerUp"]]
     assert inner[38] > 0.2 and inner[38] > 3 * inner[25]  # raised just after the accent
     assert frames[125, SOURCE["browOuterUpLeft"]] > 0.15 > inner[125]  # the question lift: outer brows
     assert inner[-1] < 0.02  # relaxed in the pause
-    assert frames[:, SOURCE["headPitch"]][40] > 0.02  # a nod on the (loud) accent
+    assert frames[:, SOURCE["headPitch"]][40] > 0.02  # a nod on the (stressed) accent
     assert abs(frames[:, SOURCE["headRoll"]][170]) > 0.01  # a tilt at the phrase's end
+
+
+def test_brows_raise_on_accents_only_and_the_head_nods_on_stressed_syllables_only():
+    """A loud syllable without a pitch accent raises no brows; a loud syllable spoken low (emphasis
+    without stress) gives no nod but a frown; a stressed one nods."""
+    n = 90
+    pulse = np.zeros(n)
+    pulse[30:36] = 1.0
+    layers = lambda: FaceLayers(FPS, IDLE_OFF, ExpressionSettings())  # noqa: E731
+    loud = run(layers(), prosody(n, speech=1.0, emphasis=pulse), coeffs(), n)
+    assert loud[:, SOURCE["browInnerUp"]].max() < 0.01 and np.abs(loud[:, SOURCE["headPitch"]]).max() < 0.001
+    assert loud[:, SOURCE["browDownLeft"]].max() > 0.05
+    accented = run(layers(), prosody(n, speech=1.0, accent=pulse), coeffs(), n)
+    assert accented[:, SOURCE["browInnerUp"]].max() > 0.2
+    stressed = run(layers(), prosody(n, speech=1.0, emphasis=pulse, stress=pulse), coeffs(), n)
+    assert stressed[:, SOURCE["headPitch"]].max() > 0.02
 
 
 def test_nothing_moves_on_noise_or_silence_and_settings_scale_each_region():

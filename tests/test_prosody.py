@@ -11,7 +11,7 @@ from pmmtalk_live.tracks import SAMPLE_RATE_HZ
 
 FPS = 60.0
 LOOKAHEAD_S = 0.1
-FIELDS = ("f0_hz", "pitch", "voiced", "loudness", "speech", "accent", "emphasis", "rising", "pause", "rate")
+FIELDS = ("f0_hz", "pitch", "voiced", "loudness", "speech", "accent", "emphasis", "stress", "rising", "pause", "rate")
 
 
 def vowel(f0_hz: np.ndarray | float, seconds: float, level: float = 0.3) -> np.ndarray:
@@ -42,6 +42,34 @@ def syllables(f0_hz: float, count: int, seed: int = 0) -> np.ndarray:
         parts.append(vowel(f0_hz * shape, 0.18) * bump.astype(np.float32))
         parts.append(0.001 * rng.standard_normal(int(0.08 * SAMPLE_RATE_HZ)).astype(np.float32))
     return np.concatenate(parts)
+
+
+SYLLABLE_S, GAP_S, LEAD_S = 0.18, 0.08, 0.4
+
+
+def phrase(syllables_: list[tuple[float, float, float]], f0_hz: float = 140.0, seed: int = 0) -> np.ndarray:
+    """Speech-like, one (base_st, move_st, gain_db) per syllable: a 180 ms vowel at ``base_st`` semitones
+    from ``f0_hz`` whose pitch rises ``move_st`` and falls back (a half sine), with a loudness bump,
+    ``gain_db`` louder than the others; 80 ms gaps of quiet noise and a 0.4 s lead-in of it."""
+    rng = np.random.default_rng(seed)
+    noise = lambda s: 0.001 * rng.standard_normal(int(s * SAMPLE_RATE_HZ)).astype(np.float32)  # noqa: E731
+    n = int(SYLLABLE_S * SAMPLE_RATE_HZ)
+    arc = np.sin(np.pi * np.arange(n) / n)
+    parts = [noise(LEAD_S)]
+    for base_st, move_st, gain_db in syllables_:
+        tone = vowel(f0_hz * 2 ** ((base_st + move_st * arc) / 12), SYLLABLE_S)
+        parts += [tone * (arc ** 0.5 * 10 ** (gain_db / 20)).astype(np.float32), noise(GAP_S)]
+    return np.concatenate(parts)
+
+
+def syllable_centre_s(index: int) -> float:
+    return LEAD_S + index * (SYLLABLE_S + GAP_S) + SYLLABLE_S / 2
+
+
+def onsets_s(values: np.ndarray) -> np.ndarray:
+    """Times (s) where ``values`` (per frame) becomes positive."""
+    on = values > 0
+    return np.flatnonzero(np.r_[on[0], on[1:] & ~on[:-1]]) / FPS
 
 
 def voiced_median_f0(frames: ProsodyFrames, start: int = 10, stop: int | None = None) -> float:
@@ -200,7 +228,7 @@ def test_noise_and_silence_move_nothing(kind):
     else:
         audio = pink_noise(3.0, float(level), seed=5)
     frames = prosody_track(audio, FPS, LOOKAHEAD_S)
-    for field in ("speech", "accent", "emphasis", "rising", "rate"):
+    for field in ("speech", "accent", "emphasis", "stress", "rising", "rate"):
         assert getattr(frames, field).max() < 0.05, field
     assert frames.pause[-1] > 2.5
 
@@ -213,12 +241,55 @@ def accent_count(frames: ProsodyFrames) -> int:
 
 
 def test_accents_on_real_speech_fire_plausibly(dev_utterances):
+    """Each read sentence has an accent or more, never more than 3 a second; over the set, 0.3 to 2 a
+    second of speech (Praat finds about 1 a second on it: ours are the surer ones)."""
+    accents = speech_s = 0.0
     for utt in dev_utterances:
         frames = prosody_track(utt.audio.samples, FPS, LOOKAHEAD_S)
-        speech_s = np.sum(frames.speech >= 0.5) / FPS
-        per_s = accent_count(frames) / speech_s
-        assert 0.5 <= per_s <= 3.0, (utt.name, per_s)
+        count, spoken_s = accent_count(frames), np.sum(frames.speech >= 0.5) / FPS
+        assert 1 <= count <= 3.0 * spoken_s, (utt.name, count, spoken_s)
         assert 1.5 <= np.median(frames.rate[frames.speech >= 0.5]) <= 8.0, utt.name
+        accents, speech_s = accents + count, speech_s + spoken_s
+    assert 0.3 <= accents / speech_s <= 2.0
+
+
+PLAIN = (0.0, 0.5, 0.0)
+"""A syllable with a small pitch movement at the phrase's level."""
+
+
+@pytest.mark.parametrize("target, accented", [((0.0, 4.0, 0.0), True), ((0.0, 4.0, -12.0), False),
+                                              ((0.0, 0.5, 0.0), False)],
+                         ids=["4 st rise-fall", "the same 12 dB quieter", "no pitch movement"])
+def test_an_accent_is_a_pitch_excursion_on_a_loud_syllable(target, accented):
+    """Ten plain syllables, the target, three plain ones: an accent fires on the target only if its
+    pitch rises and falls AND it is at least as loud as the speaker's median voiced level."""
+    frames = prosody_track(phrase([PLAIN] * 10 + [target] + [PLAIN] * 3), FPS, LOOKAHEAD_S)
+    accents = onsets_s(frames.accent)
+    assert len(accents) == int(accented), accents
+    if accented:
+        assert abs(accents[0] - syllable_centre_s(10)) < 0.1
+
+
+def test_the_accent_excursion_scales_with_the_speakers_pitch_span():
+    """A 2 st rise-fall is an accent for a monotonous speaker (span ~1 st: 1.5 st needed), not for a
+    lively one (span ~10 st: a quarter of it, 2.5 st, needed), after the same level syllable."""
+    target = [(0.0, 0.3, 0.0), (0.0, 2.0, 0.0), (0.0, 0.3, 0.0), (0.0, 0.3, 0.0)]
+    centre = syllable_centre_s(17)
+    for bases, accented in (([-0.5, 0.5, 0.0, 0.3], True), ([-5.0, 5.0, -2.0, 3.0], False)):
+        context = [(b, 0.3, 0.0) for b in np.tile(bases, 4)]
+        accents = onsets_s(prosody_track(phrase(context + target), FPS, LOOKAHEAD_S).accent)
+        assert (np.abs(accents - centre) < 0.1).any() == accented, (bases, accents)
+
+
+@pytest.mark.parametrize("base_st, stressed", [(3.0, True), (-4.0, False)], ids=["spoken high", "spoken low"])
+def test_stress_is_a_loud_syllable_not_spoken_low(base_st, stressed):
+    """A syllable 6 dB louder than its neighbours is emphasised either way, and stressed only when its
+    pitch is at or above the speaker's median."""
+    frames = prosody_track(phrase([PLAIN] * 10 + [(base_st, 0.5, 6.0)] + [PLAIN] * 3), FPS, LOOKAHEAD_S)
+    near = slice(int((syllable_centre_s(10) - 0.15) * FPS), int((syllable_centre_s(10) + 0.15) * FPS))
+    assert frames.emphasis[near].max() > 0.3
+    assert (frames.stress[near].max() > 0.3) == stressed
+    assert frames.stress[:near.start].max() == 0.0 and frames.stress[near.stop:].max() == 0.0
 
 
 def test_rising_fires_on_a_rising_glide_and_not_a_falling_one():

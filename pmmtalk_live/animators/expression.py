@@ -182,11 +182,10 @@ class FaceLayers:
         s = self.expression
         speech = self._speech.step(float(p.speech[i]))
         pitch = float(p.pitch[i])
-        # a prominent syllable (a pitch accent, or a loud one) spoken high raises the brows
-        accent = self._accent.step(max(float(p.accent[i]), float(p.emphasis[i])) * _ramp(pitch, 1.0, 2.5))
+        accent = self._accent.step(float(p.accent[i]))  # a pitch accent raises the brows
         emphasis = self._emphasis.step(float(p.emphasis[i]))
         rising = self._rising.step(float(p.rising[i]) * float(p.speech[i]))
-        nod = self._nod.step(float(p.emphasis[i]))  # the head beats on the loud, stressed syllables
+        nod = self._nod.step(float(p.stress[i]))  # the head beats on the stressed syllables
         if boundary:
             self._tilt_side = -self._tilt_side
             self._tilt.value = 1.0

@@ -2,7 +2,7 @@
 
 Audio is analysed on a 10 ms step grid (step j is centred on sample j * HOP and needs the audio up to
 j * HOP + WINDOW / 2); output frame k shows time k / fps and reads the step nearest that time,
-or the latest step its look-ahead allows, together with the accents and nuclei confirmed by then.
+or the latest step its look-ahead allows, together with the accents, nuclei and stresses confirmed by then.
 A frame depends only on the audio before k / fps + lookahead_s, so streaming in any pieces and
 analysing a whole recording give the same numbers.
 """
@@ -20,8 +20,8 @@ from .tracker import STEP_FIELDS, STEP_S, Event, ProsodyTracker
 
 ACCENT_SPREAD_STEPS = 6
 EMPHASIS_SPREAD_STEPS = 8
-"""An accent (emphasis) shows on the frames within this many steps of its peak, fading linearly."""
-FRAME_FIELDS = STEP_FIELDS + ("accent", "emphasis")
+"""An accent (emphasis, stress) shows on the frames within this many steps of its peak, fading linearly."""
+FRAME_FIELDS = STEP_FIELDS + ("accent", "emphasis", "stress")
 PAUSE = STEP_FIELDS.index("pause")
 
 
@@ -33,7 +33,8 @@ class ProsodyFrames:
     speaker's last 5 s of voicing (0 where unvoiced). ``voiced``: 0..1, a frame is voiced from 0.5.
     ``loudness``: 0..1, 0 at the noise floor, about 1 at the speaker's loud syllables. ``speech``: 0..1 speaking now.
     ``accent``: 0..1 pitch-accent strength around an accented syllable's F0 peak. ``emphasis``: 0..1
-    a syllable's loudness above its neighbours'. ``rising``: 0..1 rising intonation over the last
+    a syllable's loudness above its neighbours'. ``stress``: the emphasis of a syllable spoken at or
+    above the speaker's median pitch (0 on a loud syllable spoken low). ``rising``: 0..1 rising intonation over the last
     voiced ~300 ms. ``pause``: seconds since speech stopped (0 while speaking). ``rate``: syllables
     per second over the last ~2 s (0 in long pauses).
     """
@@ -46,6 +47,7 @@ class ProsodyFrames:
     speech: np.ndarray
     accent: np.ndarray
     emphasis: np.ndarray
+    stress: np.ndarray
     rising: np.ndarray
     pause: np.ndarray
     rate: np.ndarray
@@ -140,7 +142,7 @@ class ProsodyStream:
 
     def _frame(self, frame: int) -> tuple[float, ...]:
         """One frame's values in FRAME_FIELDS order: the step row nearest its time (or the latest its
-        look-ahead allows), then accent and emphasis."""
+        look-ahead allows), then accent, emphasis and stress."""
         centre, last = self._steps_for(frame)
         tracker = self.tracker
         step = min(centre, last)
@@ -154,7 +156,8 @@ class ProsodyStream:
                 row = row[:PAUSE] + (row[PAUSE] + frame / self.fps - step * STEP_S,) + row[PAUSE + 1:]
         accent = _spread(tracker.accents, centre, last, ACCENT_SPREAD_STEPS)
         emphasis = _spread(tracker.nuclei, centre, last, EMPHASIS_SPREAD_STEPS)
-        return row + (accent, emphasis)
+        stress = _spread(tracker.stresses, centre, last, EMPHASIS_SPREAD_STEPS)
+        return row + (accent, emphasis, stress)
 
     def _steps_for(self, frame: int) -> tuple[int, int]:
         """The step at the frame's time, and the last step its audio allows (-1: none)."""

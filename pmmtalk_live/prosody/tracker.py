@@ -9,9 +9,13 @@ as ``Event``s once confirmed. Everything speaker-specific is a running statistic
 - pitch: semitones above the median F0 of the speaker's last 5 s of voicing;
 - nuclei: peaks of the level, 3 dB above the dips on both sides (hysteresis), voiced and clear of
   the noise floor; emphasis is a nucleus's level above the median of the nuclei of the last 3 s;
-- accents: a voiced, loud-ish F0 maximum of the last 300 ms rising at least ``ACCENT_RISE_ST`` above
-  the minimum since the previous accent, confirmed once the F0 falls ``ACCENT_FALL_ST`` or
-  ``confirm_steps`` later (the look-ahead's end).
+- stresses: the emphasised nuclei spoken at or above the speaker's median pitch (a stressed
+  syllable is louder than its neighbours and not low: intensity and F0 both mark it);
+- accents: a voiced F0 maximum of the last 300 ms rising above the minimum since the previous
+  accent by at least ``ACCENT_RISE_ST`` and a quarter of the speaker's pitch span (the 10th to 90th
+  percentile of the last 5 s of voicing), on a syllable at least as loud as the speaker's median
+  voiced level (an accent is an F0 excursion on a prominent syllable, not a rise on a weak one);
+  confirmed once the F0 falls ``ACCENT_FALL_ST`` or ``confirm_steps`` later (the look-ahead's end).
 """
 
 from __future__ import annotations
@@ -51,9 +55,15 @@ ACCENT_RISE_ST = 1.5
 ACCENT_FULL_ST = 4.5
 ACCENT_MIN_STRENGTH = 0.3
 """An accent rising ACCENT_RISE_ST has strength ACCENT_MIN_STRENGTH, growing to 1 at ACCENT_FULL_ST."""
+ACCENT_SPAN_SHARE = 0.25
+"""An accent also rises at least this share of the speaker's pitch span (10th to 90th percentile of
+the last MEDIAN_STEPS voiced steps): a lively voice needs a larger excursion than a monotonous one."""
+ACCENT_OVER_VOICED_DB = 0.0
+"""An accent's peak is at least this loud against the median level of the speaker's last MEDIAN_STEPS
+voiced steps: pitch accents fall on prominent syllables, which are louder than the speaker's typical
+voiced sound; an F0 peak on a weak syllable or a fading phrase end is not one."""
 ACCENT_FALL_ST = 0.5
 ACCENT_WINDOW_STEPS = 30
-ACCENT_MIN_LOUDNESS = 0.25
 PITCH_JUMP_ST = 4.0
 """A voiced step this far from the previous one is a tracking error or a new phrase: the accent
 search restarts there."""
@@ -70,6 +80,10 @@ EMPHASIS_START_DB = 2.0
 EMPHASIS_FULL_DB = 8.0
 """Emphasis grows from 0 to 1 as a nucleus stands this far above the median of the nuclei of the
 last EMPHASIS_WINDOW_STEPS (at least two of them)."""
+STRESS_REACH_STEPS = 5
+"""A nucleus's pitch is the highest voiced pitch within this many steps of its level peak (its vowel)."""
+STRESS_MIN_ST = 0.0
+"""An emphasised nucleus is stressed when its pitch is at least this far above the speaker's median."""
 
 
 class Event(NamedTuple):
@@ -82,7 +96,7 @@ class Event(NamedTuple):
 
 class ProsodyTracker:
     """Appends one row per step to ``rows`` (step - ``first_step`` indexes it) and events to
-    ``accents`` and ``nuclei``. ``confirm_steps``: how many steps after a peak it may be confirmed."""
+    ``accents``, ``nuclei`` and ``stresses``. ``confirm_steps``: how many steps after a peak it may be confirmed."""
 
     def __init__(self, confirm_steps: int) -> None:
         self.confirm_steps = max(1, confirm_steps)
@@ -91,14 +105,17 @@ class ProsodyTracker:
         self.first_step = 0
         self.accents: list[Event] = []
         self.nuclei: list[Event] = []
+        self.stresses: list[Event] = []
         self._block_mins: deque[float] = deque(maxlen=NOISE_WINDOW_STEPS // 10 + 1)
         self._floor_db = INITIAL_FLOOR_DB
         self._peak_levels: deque[tuple[int, float]] = deque(maxlen=20)
         self._peak_median_db: float | None = None
-        self._voiced_history: deque[float] = deque()
-        self._voiced_sorted: list[float] = []
+        self._voiced_pitch = _SortedWindow(MEDIAN_STEPS)
+        self._voiced_level = _SortedWindow(MEDIAN_STEPS)
         self._prev_f0 = 0.0
         self._recent_st: deque[float] = deque(maxlen=3)
+        self._pitch_trail: deque[tuple[int, float]] = deque(maxlen=50)
+        """(step, pitch) of the voiced steps of the last 0.5 s: a nucleus is confirmed after its peak."""
         self._rise_fit = _LineFit(RISING_WINDOW_STEPS)
         self._accent_st: deque[tuple[int, float]] = deque()
         self._candidate: tuple[int, float, float] | None = None
@@ -126,10 +143,13 @@ class ProsodyTracker:
         f0 = found.f0_hz if voiced >= 0.5 else 0.0
         self._prev_f0 = f0
         st = self._relative_pitch(f0)
+        if f0 > 0.0:
+            self._voiced_level.add(level)
+            self._pitch_trail.append((self.step, st))
         loudness = self._loudness(level, floor)
         speaking = self._speaking(f0 > 0.0)
         self._find_nucleus(level, floor, voiced >= 0.5)
-        self._find_accent(st, f0 > 0.0, loudness)
+        self._find_accent(st, f0 > 0.0, level)
         rising = self._rising_now(st, f0 > 0.0)
         pause = 0.0 if speaking else (self.step - self._last_speaking) * STEP_S
         self.rows.append((f0, voiced, st, loudness, self._speech, rising, pause, self._rate()))
@@ -143,6 +163,7 @@ class ProsodyTracker:
             self.first_step += cut
         self.accents = [e for e in self.accents if e.peak >= step - ACCENT_WINDOW_STEPS]
         self.nuclei = [e for e in self.nuclei if e.peak >= step - ACCENT_WINDOW_STEPS]
+        self.stresses = [e for e in self.stresses if e.peak >= step - ACCENT_WINDOW_STEPS]
 
     # --- level, noise floor, loudness ------------------------------------------------------------
 
@@ -187,12 +208,8 @@ class ProsodyTracker:
         if f0 <= 0.0:
             return 0.0
         st = 12.0 * math.log2(f0 / 55.0)
-        history, ordered = self._voiced_history, self._voiced_sorted
-        if len(history) == MEDIAN_STEPS:
-            del ordered[bisect.bisect_left(ordered, history.popleft())]
-        history.append(st)
-        bisect.insort(ordered, st)
-        return st - ordered[len(ordered) // 2]
+        self._voiced_pitch.add(st)
+        return st - self._voiced_pitch.quantile(0.5)
 
     def _smoothed_pitch(self, st: float, voiced: bool) -> float | None:
         """Median of the last three voiced steps, None when this step is unvoiced."""
@@ -204,7 +221,7 @@ class ProsodyTracker:
 
     # --- accents, nuclei, rising, rate ---------------------------------------------------------------
 
-    def _find_accent(self, st: float, voiced: bool, loudness: float) -> None:
+    def _find_accent(self, st: float, voiced: bool, level: float) -> None:
         value = self._smoothed_pitch(st, voiced)
         j = self.step
         while self._accent_st and self._accent_st[0][0] < j - ACCENT_WINDOW_STEPS:
@@ -220,16 +237,17 @@ class ProsodyTracker:
         if value is None:
             return
         if cand is None or value > cand[1]:
-            self._candidate = (j, value, loudness)
+            self._candidate = (j, value, level)
         self._accent_st.append((j, value))
 
     def _confirm_accent(self, cand: tuple[int, float, float], j: int) -> None:
-        peak, value, loudness = cand
+        peak, value, level = cand
         before = [v for s, v in self._accent_st if s <= peak]
-        if not before or loudness < ACCENT_MIN_LOUDNESS or value < max(before):
+        if not before or level < self._voiced_level.quantile(0.5) + ACCENT_OVER_VOICED_DB or value < max(before):
             return
         rise = value - min(before)
-        if rise >= ACCENT_RISE_ST:
+        span = self._voiced_pitch.quantile(0.9) - self._voiced_pitch.quantile(0.1)
+        if rise >= max(ACCENT_RISE_ST, ACCENT_SPAN_SHARE * span):
             growth = _ramp(rise, ACCENT_RISE_ST, ACCENT_FULL_ST)
             self.accents.append(Event(peak, j, ACCENT_MIN_STRENGTH + (1 - ACCENT_MIN_STRENGTH) * growth))
             # the next accent must rise again from what follows this one
@@ -245,11 +263,18 @@ class ProsodyTracker:
         if len(recent) >= 2:
             strength = _ramp(peak_db - recent[len(recent) // 2], EMPHASIS_START_DB, EMPHASIS_FULL_DB)
         self.nuclei.append(Event(step, self.step, strength))
+        if strength > 0.0 and self._syllable_pitch(step) >= STRESS_MIN_ST:
+            self.stresses.append(Event(step, self.step, strength))
         self._recent_nuclei.append(step)
         self._peak_levels.append((step, peak_db))
         if len(self._peak_levels) >= 3:
             peaks = sorted(p for _, p in self._peak_levels)
             self._peak_median_db = peaks[len(peaks) // 2]
+
+    def _syllable_pitch(self, peak: int) -> float:
+        """The highest voiced pitch within STRESS_REACH_STEPS of step ``peak`` (-inf: none)."""
+        near = [st for s, st in self._pitch_trail if abs(s - peak) <= STRESS_REACH_STEPS]
+        return max(near, default=-math.inf)
 
     def _rising_now(self, st: float, voiced: bool) -> float:
         """How far the last ~300 ms of voiced pitch rose (least-squares slope), 0..1; it fades in pauses."""
@@ -285,6 +310,24 @@ class ProsodyTracker:
 def _ramp(value: float, zero: float, one: float) -> float:
     """0 at or below ``zero``, 1 at or above ``one``, linear between."""
     return min(max((value - zero) / (one - zero), 0.0), 1.0)
+
+
+class _SortedWindow:
+    """The last ``size`` values, kept sorted for their quantiles (a bisect per value: cheap at 500)."""
+
+    def __init__(self, size: int) -> None:
+        self._values: deque[float] = deque(maxlen=size)
+        self._sorted: list[float] = []
+
+    def add(self, value: float) -> None:
+        if len(self._values) == self._values.maxlen:
+            del self._sorted[bisect.bisect_left(self._sorted, self._values[0])]
+        self._values.append(value)
+        bisect.insort(self._sorted, value)
+
+    def quantile(self, q: float) -> float:
+        """The value at share ``q`` (0..1) of the sorted window (q 0.5: the upper median); it needs one value."""
+        return self._sorted[min(int(q * len(self._sorted)), len(self._sorted) - 1)]
 
 
 class _LineFit:
