@@ -6,14 +6,16 @@
 
 What drives each region (docs/expression.md has the figures):
 
-- brows: raises on prominent syllables spoken high (pitch accents, loud syllables above the speaker's
-  median pitch), an outer lift on rising (question) intonation; a slight frown on loud emphasis, more
-  when spoken low; while speaking they follow the pitch a little (up above the
-  speaker's median, down below it); all of it relaxes as soon as a pause starts (it follows ``speech``);
+- brows: raises on pitch accents only (an F0 excursion on a syllable at least as loud as the speaker's
+  typical voiced sound: ``prosody.ProsodyFrames.accent``), an outer lift on rising (question)
+  intonation; a slight frown on loud emphasis, more when spoken low; while speaking they follow the
+  pitch a little (up above the speaker's median, down below it); all of it relaxes as soon as a pause
+  starts (it follows ``speech``);
 - eyes: a little squint on loud stressed syllables, a little widening on high accents; the idle
   layer's next blink is drawn to phrase boundaries (``phrase_boundary``);
-- head: a nod (pitch down and back) on loud stressed syllables, a tilt at phrase ends; the idle sway
-  is reduced while speaking (it remains for silence);
+- head: a nod (pitch down and back) on stressed syllables (louder than their neighbours and spoken
+  at or above the speaker's median pitch: ``stress``), a tilt at phrase ends; the idle sway is
+  reduced while speaking (it remains for silence);
 - the emotion (``emotion.EmotionBlend``) adds its pose to brows, eyes, cheeks, nose, mouth corners and
   head, and scales the mouth's opening without ever closing an open vowel or opening a closure.
 
@@ -58,8 +60,8 @@ EXPRESSION_OFF = ExpressionSettings(brows=0.0, eyes=0.0, head=0.0, cheeks=0.0, m
 # --- how much each cue moves the face at scale 1 -------------------------------------------------------
 
 ACCENT_BROW = 0.35
-"""Brow raise (inner and outer) on a fully prominent syllable spoken high: a pitch accent, or a loud
-syllable, 2.5 semitones or more above the speaker's median (none at 1 semitone or less)."""
+"""Brow raise (inner and outer) on a full-strength pitch accent. Only accents raise the brows: a loud
+syllable without an F0 excursion, or a high stretch without a loud syllable, does not."""
 RISING_BROW = 0.2
 """Outer brow lift on fully rising intonation (a question's end)."""
 TONIC_BROW = (0.05, 0.18)
@@ -70,7 +72,8 @@ EMPHASIS_FROWN = 0.3
 EMPHASIS_SQUINT = 0.15
 ACCENT_WIDEN = 0.12
 NOD_RAD = 0.06
-"""Head pitch (down) at a full emphasis (a loud, stressed syllable)."""
+"""Head pitch (down) on a fully stressed syllable (``stress`` 1: 8 dB above its neighbours' median,
+spoken at or above the speaker's median pitch); a loud syllable spoken low frowns instead."""
 TILT_RAD = 0.04
 """Head roll at a phrase end (alternating sides)."""
 SWAY_CUT = 0.5

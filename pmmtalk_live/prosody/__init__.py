@@ -1,4 +1,5 @@
-"""Prosody from live speech: pitch, loudness, speech, accents, emphasis, rising intonation, pauses, rate.
+"""Prosody from live speech: pitch, loudness, speech, accents, emphasis, stress, rising intonation, pauses,
+rate.
 
 The expression layer reads it to move brows, eyes and head. Causal with a bounded look-ahead, and
 speaker-adaptive through running statistics only; see docs/prosody.md.

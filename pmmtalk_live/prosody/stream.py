@@ -34,9 +34,9 @@ class ProsodyFrames:
     ``loudness``: 0..1, 0 at the noise floor, about 1 at the speaker's loud syllables. ``speech``: 0..1 speaking now.
     ``accent``: 0..1 pitch-accent strength around an accented syllable's F0 peak. ``emphasis``: 0..1
     a syllable's loudness above its neighbours'. ``stress``: the emphasis of a syllable spoken at or
-    above the speaker's median pitch (0 on a loud syllable spoken low). ``rising``: 0..1 rising intonation over the last
-    voiced ~300 ms. ``pause``: seconds since speech stopped (0 while speaking). ``rate``: syllables
-    per second over the last ~2 s (0 in long pauses).
+    above the speaker's median pitch (0 on a loud syllable spoken low). ``rising``: 0..1 rising
+    intonation over the last voiced ~300 ms. ``pause``: seconds since speech stopped (0 while
+    speaking). ``rate``: syllables per second over the last ~2 s (0 in long pauses).
     """
 
     first_frame: int

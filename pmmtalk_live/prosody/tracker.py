@@ -96,7 +96,8 @@ class Event(NamedTuple):
 
 class ProsodyTracker:
     """Appends one row per step to ``rows`` (step - ``first_step`` indexes it) and events to
-    ``accents``, ``nuclei`` and ``stresses``. ``confirm_steps``: how many steps after a peak it may be confirmed."""
+    ``accents``, ``nuclei`` and ``stresses``. ``confirm_steps``: how many steps after a peak it may be
+    confirmed."""
 
     def __init__(self, confirm_steps: int) -> None:
         self.confirm_steps = max(1, confirm_steps)
