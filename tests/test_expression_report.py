@@ -57,8 +57,10 @@ def test_aligned_events_beat_the_control():
 
 
 def test_events_outside_the_spoken_span_do_not_count():
-    c = measures.coincidence([measures.Recording(np.array([0.1, 5.0]), np.array([5.0]), (1.0, 9.0))], 0.2, 50)
+    c = measures.coincidence([measures.Recording(np.array([0.1, 5.0]), np.array([0.5, 5.0, 7.0]), (1.0, 9.0))],
+                             0.2, 50)
     assert (c.events, c.hits) == (1, 1)
+    assert (c.references, c.found) == (2, 1)  # 0.5 s is outside the span; 7.0 s has no event near it
 
 
 def test_speech_and_settled_pauses_from_the_phones():

@@ -7,7 +7,8 @@
   syllables, by a tracker that shares nothing with ours (``praat-parselmouth``);
 - **coincidence** (``coincidence``): the share of events within ``window_s`` of a reference event,
   against a control: the same events circularly shifted by random offsets inside the spoken span of
-  their recording, ``shuffles`` times, giving the rate chance gives, a z and a one-sided p;
+  their recording, ``shuffles`` times, giving the rate chance gives, a z and a one-sided p; beside
+  it, the share of reference events with an event within ``window_s`` (how many the face marks);
 - **speech and pauses** (``speech_mask``, ``settled_pause_mask``) from the reference phones.
 
 Times in seconds, tracks as (T,) arrays at ``fps``.
@@ -81,10 +82,17 @@ class Coincidence:
     chance_std: float
     p_value: float
     """One-sided: the share of shuffles whose hit rate reached the observed one (counting the observed)."""
+    references: int = 0
+    found: int = 0
+    """Reference events inside the spans, and those with an event within the window."""
 
     @property
     def hit_rate(self) -> float:
         return self.hits / self.events if self.events else float("nan")
+
+    @property
+    def found_rate(self) -> float:
+        return self.found / self.references if self.references else float("nan")
 
     @property
     def z(self) -> float:
@@ -110,8 +118,10 @@ def coincidence(recordings: list[Recording], window_s: float, shuffles: int = 10
     spans = [(_in_span(r.events_s, r.span_s), r.reference_s, r.span_s) for r in recordings]
     events = sum(len(e) for e, _, _ in spans)
     hits = sum(_hits(e, ref, window_s) for e, ref, _ in spans)
+    references = sum(len(_in_span(ref, span)) for _, ref, span in spans)
+    found = sum(_hits(_in_span(ref, span), e, window_s) for e, ref, span in spans)
     if events == 0:
-        return Coincidence(0, 0, float("nan"), float("nan"), float("nan"))
+        return Coincidence(0, 0, float("nan"), float("nan"), float("nan"), references, 0)
     shuffled = np.zeros(shuffles)
     for k in range(shuffles):
         for e, ref, (lo, hi) in spans:
@@ -120,7 +130,7 @@ def coincidence(recordings: list[Recording], window_s: float, shuffles: int = 10
                 shuffled[k] += _hits(moved, ref, window_s)
     rates = shuffled / events
     p = (1 + np.count_nonzero(shuffled >= hits)) / (shuffles + 1)
-    return Coincidence(events, hits, float(rates.mean()), float(rates.std()), float(p))
+    return Coincidence(events, hits, float(rates.mean()), float(rates.std()), float(p), references, found)
 
 
 # --- speech and pauses from the reference phones ------------------------------------------------------------

@@ -335,9 +335,11 @@ def tables(r: SetResult) -> str:
     parts += ["", f"{b.pause_s:.1f} s of settled pause frames. The farthest brow curve from rest by time "
               f"into a pause (95th percentile): {bands}.", "",
               f"| events / reference | events | within {WINDOW_S * 1000:.0f} ms | chance (shuffled timing, "
-              f"{SHUFFLES}x) | z | one-sided p |", "|---|---|---|---|---|---|"]
+              f"{SHUFFLES}x) | z | one-sided p | references with an event within {WINDOW_S * 1000:.0f} ms |",
+              "|---|---|---|---|---|---|---|"]
     parts += [f"| {label} | {c.events} | {c.hit_rate:.2f} ({c.hits}) | {c.chance_rate:.2f} ± {c.chance_std:.2f} | "
-              f"{c.z:.1f} | {c.p_value:.3f} |" for label, c in r.timing.items()]
+              f"{c.z:.1f} | {c.p_value:.3f} | {c.found_rate:.2f} ({c.found} of {c.references}) |"
+              for label, c in r.timing.items()]
     shown = [n for n in SHOWN if n in next(iter(r.emotions.values())).means]
     parts += ["", "| emotion | MouthSmile | " + " | ".join(shown) + " | bilabial closures | open-vowel / bilabial aperture |"
               " open-vowel aperture |", "|---|---|" + "---|" * len(shown) + "---|---|---|"]
