@@ -251,7 +251,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .model.encoders.visual import visual_branch_status
 
         print(visual_branch_status(model_config), file=sys.stderr)
-    features = prepare_features(model_config, args.data, jobs=args.jobs, show_progress=not args.quiet)
+    # the features' pretrained networks on this process's GPU (under torchrun: its local rank's)
+    feature_compute = args.compute
+    if args.compute == "cuda" and os.environ.get("LOCAL_RANK", "").isdigit():
+        feature_compute = f"cuda:{os.environ['LOCAL_RANK']}"
+    features = prepare_features(model_config, args.data, jobs=args.jobs, show_progress=not args.quiet,
+                                compute=feature_compute)
     result = train(args.data, args.config, args.out, features=features, show_progress=not args.quiet,
                    steps=args.steps, compute=args.compute)
     if result.get("rank", 0) == 0:
@@ -370,8 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                    "(default: the shipped model)")
     p.add_argument("--compute", default=DEFAULT_COMPUTE, type=_compute, metavar="cpu|cuda[:N]",
-                   help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in "
-                        "float16)")
+                   help=f"pmmtalk: where the pretrained networks run (default: {DEFAULT_COMPUTE}; cuda: the speech "
+                        "encoder, the Whisper recogniser and Wav2Lip on the GPU, in float16)")
     p.add_argument("--slate", help="slate name (default: from the input file name)")
     p.add_argument("--take", type=int, help="take number (default: the next free one)")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, help=f"subject name in the file name (default: {DEFAULT_SUBJECT})")
@@ -412,8 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="RUN", help="run folder: checkpoints, config, progress")
     p.add_argument("--steps", type=int, help="stop at this step (the run's plan stays; run again to go on)")
     p.add_argument("--compute", default=DEFAULT_COMPUTE, type=_compute, metavar="cpu|cuda[:N]",
-                   help=f"where the model trains (default: {DEFAULT_COMPUTE}; under torchrun, cuda gives each "
-                        "process its local rank's GPU)")
+                   help=f"where the model trains and its features are made (default: {DEFAULT_COMPUTE}; under "
+                        "torchrun, cuda gives each process its local rank's GPU)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
 
@@ -484,8 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--ckpt", metavar="RUN", help="pmmtalk: a trained run folder or a packaged model name "
                       "(default: the shipped model)")
     anim.add_argument("--compute", type=_compute, metavar="cpu|cuda[:N]",
-                      help=f"pmmtalk: where the speech encoder runs (default: {DEFAULT_COMPUTE}; cuda runs it in "
-                        "float16)")
+                      help=f"pmmtalk: where the pretrained networks run (default: {DEFAULT_COMPUTE}; cuda: the "
+                           "speech encoder, the Whisper recogniser and Wav2Lip on the GPU, in float16)")
     anim.add_argument("--fps", type=int, choices=FPS_CHOICES, help=f"output frame rate (default: {DEFAULT_FPS})")
     anim.add_argument("--lookahead-ms", type=float, metavar="MS", help="audio after a frame it waits for "
                       f"(default: {DEFAULT_LOOKAHEAD_MS:g}; less = lower latency, less anticipation)")

@@ -67,7 +67,7 @@ class ServeConfig:
     """The PMMTalk model (``animator: pmmtalk``): a run folder or a packaged model name; None = the
     shipped default model."""
     compute: str = DEFAULT_COMPUTE
-    """Where the PMMTalk model's speech encoder runs: ``cpu`` or ``cuda`` / ``cuda:N``."""
+    """Where the PMMTalk model's pretrained networks run: ``cpu`` or ``cuda`` / ``cuda:N`` (``inference.set_compute``)."""
     fps: int = DEFAULT_FPS
     lookahead_ms: float = DEFAULT_LOOKAHEAD_MS
     hop_ms: float = DEFAULT_HOP_MS

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from pmmtalk_live.audio.files import read_audio
+from pmmtalk_live.model.compute import ComputeError
 from pmmtalk_live.model.config import ModelConfig, live_config
 from pmmtalk_live.model.encoders import whisper
 from pmmtalk_live.model.encoders.whisper import (Geometry, SpeechEncoderError, SpeechStream, WhisperAudioEncoder,
@@ -132,7 +133,7 @@ def test_cuda_asked_for_without_a_gpu_is_a_one_line_error():
 
     if ctranslate2.get_cuda_device_count():
         pytest.skip("this machine has a GPU")
-    with pytest.raises(SpeechEncoderError, match="no CUDA device"):
+    with pytest.raises(SpeechEncoderError, match="CTranslate2 sees 0 CUDA GPU"):
         speech_model(None, "cuda", 1)
 
 
@@ -152,9 +153,15 @@ def test_compute_cuda_is_refused_in_one_line_where_it_cannot_run():
     from pmmtalk_live.model.inference import set_compute
 
     mel = PMMTalk(tiny_config(audio_encoder="mel")).eval()
-    with pytest.raises(SpeechEncoderError, match="only the Whisper audio branch runs on CUDA"):
+    with pytest.raises(ComputeError, match="runs nothing a GPU could") as error:
         set_compute(mel, "cuda")
+    assert "\n" not in str(error.value)
     assert set_compute(mel, "cpu") is mel
+    whisper = PMMTalk(whisper_config()).eval()
+    if not torch.cuda.is_available():
+        with pytest.raises(ComputeError, match="no CUDA GPU here"):
+            set_compute(whisper, "cuda:1")
+        assert whisper.compute == "cpu"  # nothing moved
 
 
 def test_compute_is_checked_in_serve_settings():

@@ -28,7 +28,7 @@ DEFAULT_FPS = 60
 DEFAULT_LOOKAHEAD_MS = 100.0
 """Live: audio after a frame the animator waits for (less = lower latency, less anticipation)."""
 DEFAULT_COMPUTE = "cpu"
-"""Where the PMMTalk model's speech encoder runs (``cuda`` / ``cuda:N`` on a GPU)."""
+"""Where the PMMTalk model's pretrained networks run (``cuda`` / ``cuda:N`` on a GPU)."""
 
 
 class Animator(Protocol):

@@ -35,7 +35,7 @@ def _model(ckpt: PMMTalk | str | Path) -> PMMTalk:
 class PMMTalkAnimator:
     """``Animator``: a whole recording through the model. ckpt: a run folder, a packaged model's
     name, or a loaded ``PMMTalk``; style: 0 = neutral, training subjects from 1; compute: where the
-    speech encoder runs (``inference.set_compute``)."""
+    pretrained networks run (``inference.set_compute``)."""
 
     name = "pmmtalk"
 

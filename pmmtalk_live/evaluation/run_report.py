@@ -41,7 +41,7 @@ def evaluate_run(data_dir: str | Path, ckpt: str | Path, out_dir: str | Path, *,
         train_utts, val_utts = split(utterances, train_settings.get("val_fraction", 0.1),
                                      train_settings.get("seed", 0))
         utterances = val_utts if split_name == "val" else train_utts
-    features = FeatureCache(config, data_dir) if config.cached_features else None
+    features = FeatureCache(config, data_dir, compute) if config.cached_features else None
     dataset = CoeffDataset(utterances, config, features=features, max_seconds=None)
     pairs, ids = [], []
     with torch.no_grad():

@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ckpt", default="default", help="the PMMTalk model: a run folder or a packaged name")
     parser.add_argument("--ckpt-before", default=BEFORE_CKPT, help="the 'before' row's model ('' for none)")
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of: {', '.join(SETS)}")
-    parser.add_argument("--compute", default="cpu", help="where the model's speech encoder runs (serve --compute)")
+    parser.add_argument("--compute", default="cpu", help="where the model's pretrained networks run (serve --compute)")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -29,3 +29,20 @@ def torch_device(compute: str) -> torch.device:
     if int(index or 0) >= count:
         raise ComputeError(f"--compute {compute}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
     return torch.device("cuda", int(index or 0))
+
+
+def ctranslate2_placement(compute: str) -> dict:
+    """``cpu`` / ``cuda[:N]`` as CTranslate2 model arguments (``device``, ``device_index``,
+    ``compute_type``: int8 on the CPU, float16 on a GPU); ComputeError when CTranslate2 sees no such GPU."""
+    import ctranslate2
+
+    backend, _, index = compute.partition(":")
+    if backend not in ("cpu", "cuda") or (index and (backend == "cpu" or not index.isdigit())):
+        raise ComputeError(f"--compute {compute}: expected cpu, cuda or cuda:N")
+    if backend == "cpu":
+        return {"device": "cpu", "device_index": 0, "compute_type": "int8"}
+    count = ctranslate2.get_cuda_device_count()
+    if int(index or 0) >= count:
+        raise ComputeError(f"--compute {compute}: CTranslate2 sees {count} CUDA GPU(s) "
+                           "(no GPU, no CUDA driver, or a CPU-only CTranslate2); use --compute cpu")
+    return {"device": "cuda", "device_index": int(index or 0), "compute_type": "float16"}

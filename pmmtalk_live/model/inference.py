@@ -85,31 +85,60 @@ def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> 
                           f"model (packaged: {shipped})")
 
 
-def set_compute(model: PMMTalk, compute: str) -> PMMTalk:
-    """Where the model's pretrained speech encoder runs: ``cpu`` (int8) or ``cuda`` / ``cuda:N``
-    (float16); the head and decoder stay on the CPU (live they run one frame at a time in numpy).
-    Raises ``SpeechEncoderError`` (one line) when CUDA is asked for and absent, or the model's audio
-    branch cannot use it."""
-    from .encoders.whisper import SpeechEncoderError, speech_model
+def set_compute(model: PMMTalk, compute: str, half: bool | None = None) -> PMMTalk:
+    """Where the model's pretrained networks run: ``cpu`` (the default) or ``cuda`` / ``cuda:N``.
 
-    if compute == "cpu":
-        return model
-    if model.config.audio_encoder != "whisper":
-        raise SpeechEncoderError(f"--compute {compute}: only the Whisper audio branch runs on CUDA; this model's "
-                                 f"is {model.config.audio_encoder} (CPU only)")
-    speech_model(model.config.speech_model, compute, 1)  # fails now, not on the first hop
-    model.audio.compute = compute
+    On a GPU go the three branches' heavy parts: the audio encoder (Whisper through CTranslate2 in
+    float16, or wav2vec 2.0), the text branch's Whisper recogniser (faster-whisper in float16, or
+    transformers) and the visual branch's Wav2Lip generator. wav2vec 2.0 and Wav2Lip run in float16
+    when ``half`` (default: on a GPU; ``scripts/bench_gpu.sh`` measures what it changes). The model's
+    own heads, the mouth encoder, the fusion and the decoder stay on the CPU: live they run a frame or
+    two per hop, cheaper in numpy than a trip to the GPU and back. Raises a one-line PmmtalkError
+    (ComputeError, SpeechEncoderError, RecognizerError) when that GPU is absent, or when the model has
+    nothing a GPU can run (a filterbank model with the phone recogniser).
+    """
+    from .compute import ComputeError, torch_device
+
+    config = model.config
+    on_gpu = [config.audio_encoder in ("whisper", "wav2vec2"),
+              model.text is not None and config.text_input != "visemes" and config.recognizer != "pocketsphinx",
+              model.visual is not None and bool(config.wav2lip_checkpoint)]
+    if compute != "cpu" and not any(on_gpu):
+        raise ComputeError(f"--compute {compute}: this model runs nothing a GPU could: its audio branch is "
+                           f"{config.audio_encoder} (numpy) and it has no Whisper text or Wav2Lip visual branch")
+    device = torch_device(compute)  # a GPU that is not there: said now, not on the first hop
+    half = device.type == "cuda" if half is None else half
+    model.compute, model.half = compute, half
+    if config.audio_encoder == "whisper":
+        from .encoders.whisper import speech_model
+
+        speech_model(config.speech_model, compute, 1)  # loads there now (the sessions share it)
+        model.audio.compute = compute
+    elif config.audio_encoder == "wav2vec2":
+        model.audio.place(device, half)
+    if on_gpu[1]:
+        from .recognizers import make_recognizer
+
+        make_recognizer(config.recognizer, compute)
     return model
 
 
 # --- offline ---------------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=2)
-def _pseudo_visual(wav2lip_checkpoint: str, reference_face: str | None):
+def _pseudo_visual(wav2lip_checkpoint: str, reference_face: str | None, compute: str = "cpu", half: bool = False):
+    from .compute import torch_device
     from .encoders.visual import make_pseudo_visual
 
     return make_pseudo_visual(ModelConfig(visual=True, wav2lip_checkpoint=wav2lip_checkpoint,
-                                          reference_face=reference_face))
+                                          reference_face=reference_face), torch_device(compute), half)
+
+
+def pseudo_visual_of(model: PMMTalk):
+    """The Wav2Lip frame maker of a model whose visual branch has its generator, on the model's
+    compute (``set_compute``); loaded once and shared."""
+    config = model.config
+    return _pseudo_visual(config.wav2lip_checkpoint, config.reference_face, model.compute, model.half)
 
 
 def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | None = None,
@@ -141,7 +170,7 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
     elif model.text is not None and config.text_stream and transcript is None:
         from .live_words import transcript_track
 
-        phone_ids, word_vectors = transcript_track(samples, config, num_frames)  # as a live stream settles it
+        phone_ids, word_vectors = transcript_track(samples, config, num_frames, compute=model.compute)  # as live
         batch.phone_ids = torch.from_numpy(phone_ids)[None]
         batch.word_vectors = None if word_vectors is None else torch.from_numpy(word_vectors)[None]
         batch.text_present = torch.tensor([True])
@@ -150,7 +179,7 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
         from .recognizers import _aligned, make_recognizer
 
         if transcript is None:
-            transcript = make_recognizer(config.recognizer).recognize(audio)
+            transcript = make_recognizer(config.recognizer, model.compute).recognize(audio)
         elif isinstance(transcript, str):
             transcript = _aligned(audio, transcript, None)  # falls back to phone recognition
         word_encoder = shared_word_encoder(config.word_encoder) if config.word_encoder else None
@@ -161,7 +190,7 @@ def prepare_batch(model: PMMTalk, audio: Audio, transcript: Transcript | str | N
     if model.visual is not None and config.wav2lip_checkpoint:
         from .encoders.visual import mouths_to_tensor
 
-        visual = _pseudo_visual(config.wav2lip_checkpoint, config.reference_face)
+        visual = pseudo_visual_of(model)
         batch.mouths = mouths_to_tensor(visual.generate_mouths(samples, config.fps, num_frames))[None]
         batch.visual_present = torch.tensor([True])
     return batch
@@ -271,7 +300,7 @@ class StreamSession:
         elif model.text is not None and text is None and self.config.text_stream:
             from .live_words import LiveTranscript
 
-            text = LiveTranscript(self.config)
+            text = LiveTranscript(self.config, compute=model.compute)
         self.text = text if model.text is not None else None
         self.mouths = _mouth_stream(model)  # the visual branch, when it has its generator
         self._visual = np.zeros((0, self.config.d_model), np.float32)  # visual features from _next_frame on
@@ -419,7 +448,7 @@ def _mouth_stream(model: PMMTalk):
         return None
     from .encoders.visual import MouthStream
 
-    return MouthStream(_pseudo_visual(model.config.wav2lip_checkpoint, model.config.reference_face), model.config.fps)
+    return MouthStream(pseudo_visual_of(model), model.config.fps)
 
 
 def _rows(parts: list[np.ndarray]) -> np.ndarray:

@@ -144,13 +144,14 @@ class LiveTranscript:
     """``TextFrames`` for ``text_stream`` models: push audio, read each frame's phone ids and word
     vectors once its time is settled. ``frames`` must ask for frames in order (those before are forgotten).
 
-    recognizer / word_encoder: given, or made from the config (``config.recognizer``, ``config.word_encoder``).
+    recognizer / word_encoder: given, or made from the config (``config.recognizer`` on ``compute``,
+    ``config.word_encoder``).
     """
 
     def __init__(self, config: ModelConfig, recognizer: Recognizer | None = None,
-                 word_encoder: WordEncoder | None = None):
+                 word_encoder: WordEncoder | None = None, compute: str = "cpu"):
         self.config = config
-        self.stream = TranscriptStream(recognizer or make_recognizer(config.recognizer), config.text_step_s,
+        self.stream = TranscriptStream(recognizer or make_recognizer(config.recognizer, compute), config.text_step_s,
                                        config.text_window_s)
         if word_encoder is None and config.word_encoder:
             word_encoder = shared_word_encoder(config.word_encoder)
@@ -181,10 +182,10 @@ class LiveTranscript:
 
 
 def transcript_track(samples: np.ndarray, config: ModelConfig, num_frames: int,
-                     hop_samples: int = SAMPLE_RATE_HZ // 100) -> tuple[np.ndarray, np.ndarray | None]:
+                     hop_samples: int = SAMPLE_RATE_HZ // 100, compute: str = "cpu") -> tuple[np.ndarray, np.ndarray | None]:
     """A whole recording's text as a live stream makes it: phone_ids (num_frames,) int64 and
-    word_vectors (num_frames, WORD_DIM) float32, or None without a word encoder."""
-    source = LiveTranscript(config)
+    word_vectors (num_frames, WORD_DIM) float32, or None without a word encoder; the recogniser on ``compute``."""
+    source = LiveTranscript(config, compute=compute)
     samples = np.asarray(samples, np.float32).reshape(-1)
     for start in range(0, len(samples), hop_samples):
         source.push(samples[start:start + hop_samples])

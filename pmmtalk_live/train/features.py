@@ -34,10 +34,12 @@ class FeatureCache:
     encoder, look-ahead, Wav2Lip and face), so a change to one branch never recomputes the other.
     """
 
-    def __init__(self, config: ModelConfig, dataset_root: str | Path | None = None):
+    def __init__(self, config: ModelConfig, dataset_root: str | Path | None = None, compute: str = "cpu"):
         """``dataset_root``: where the cache lives; None = beside each utterance, in its own dataset
-        (for training on several datasets at once)."""
+        (for training on several datasets at once). ``compute``: where the Whisper encoder, the
+        recogniser and Wav2Lip run (``cpu``, ``cuda``, ``cuda:N``; float16 on a GPU, as live)."""
         self.config = config
+        self.compute = compute
         self.parts: dict[str, dict] = {}
         """Part name (``speech``, ``branches``) -> the settings that make it (its key's source)."""
         if config.audio_encoder == "whisper":
@@ -97,7 +99,7 @@ class FeatureCache:
         if part == "speech":
             from ..model.encoders.whisper import speech_model, speech_track
 
-            model = speech_model(self.config.speech_model, "cpu", self.threads)
+            model = speech_model(self.config.speech_model, self.compute, self.threads)
             features["speech"] = speech_track(audio.samples, self.config, num_frames, model).astype(np.float16)
             return features
         if self.config.text and self.config.text_input == "visemes":
@@ -107,7 +109,8 @@ class FeatureCache:
         elif self.config.text and self.config.text_stream:
             from ..model.live_words import transcript_track
 
-            phone_ids, word_vectors = transcript_track(audio.samples, self.config, num_frames)  # as live settles it
+            phone_ids, word_vectors = transcript_track(audio.samples, self.config, num_frames,  # as live settles it
+                                                       compute=self.compute)
             features["phone_ids"] = phone_ids
             if word_vectors is not None:
                 features["word_vectors"] = word_vectors.astype(np.float16)
@@ -116,7 +119,7 @@ class FeatureCache:
             from ..model.recognizers import make_recognizer
 
             if self._recognizer is None:
-                self._recognizer = make_recognizer(self.config.recognizer)
+                self._recognizer = make_recognizer(self.config.recognizer, self.compute)
                 self._word_encoder = WordEncoder(self.config.word_encoder) if self.config.word_encoder else None
             transcript = self._recognizer.recognize(audio)
             phone_ids, word_vectors = text_frames(transcript, num_frames, self.config.fps, self._word_encoder)
@@ -124,10 +127,11 @@ class FeatureCache:
             if self._word_encoder is not None:
                 features["word_vectors"] = word_vectors.astype(np.float16)  # a third of the disk, same model input
         if self.config.visual:
+            from ..model.compute import torch_device
             from ..model.encoders.visual import make_pseudo_visual
 
             if self._visual is None:
-                self._visual = make_pseudo_visual(self.config)
+                self._visual = make_pseudo_visual(self.config, torch_device(self.compute), half=self.compute != "cpu")
             if self._visual is not None:
                 features["mouths"] = self._visual.generate_mouths(audio.samples, self.config.fps, num_frames)
         return features
@@ -147,7 +151,7 @@ class FeatureCache:
             import multiprocessing
 
             with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker,
-                                                          initargs=(self.config, self.root)) as pool:
+                                                          initargs=(self.config, self.root, self.compute)) as pool:
                 for _ in pool.imap_unordered(_compute_in_worker, todo, chunksize=4):
                     bar.update(1)
         bar.close()
@@ -156,12 +160,12 @@ class FeatureCache:
 _worker_cache: FeatureCache | None = None
 
 
-def _start_worker(config: ModelConfig, root: Path | None) -> None:
+def _start_worker(config: ModelConfig, root: Path | None, compute: str) -> None:
     global _worker_cache
     import torch
 
     torch.set_num_threads(1)
-    _worker_cache = FeatureCache(config, root)
+    _worker_cache = FeatureCache(config, root, compute)
     _worker_cache.threads = 1
 
 
@@ -170,15 +174,16 @@ def _compute_in_worker(utt: Utterance) -> None:
 
 
 def prepare_features(config: ModelConfig, data_dirs: list[str], *, jobs: int = 1,
-                     show_progress: bool = True) -> FeatureCache | None:
+                     show_progress: bool = True, compute: str = "cpu") -> FeatureCache | None:
     """The feature cache a training run on ``data_dirs`` reads, filled now (with a progress bar, in
-    ``jobs`` processes) so that training does not wait for it; None when the model reads no cached
-    features. Each dataset keeps its own cache, so a second run on it starts at once."""
+    ``jobs`` processes, the pretrained networks on ``compute``) so that training does not wait for it;
+    None when the model reads no cached features. Each dataset keeps its own cache, so a second run on
+    it starts at once."""
     if not config.cached_features:
         return None
     from ..dataset import load_dataset
 
-    features = FeatureCache(config)
+    features = FeatureCache(config, compute=compute)
     features.precompute([u for data in data_dirs for u in load_dataset(data)], show_progress=show_progress,
                         jobs=jobs)
     return features

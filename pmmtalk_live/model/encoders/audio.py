@@ -22,6 +22,10 @@ whole-utterance encoding (1 s + 0.2 s + 0.1 s over 0.2 s = 6.5 with the defaults
 less but adds latency (a frame waits for its chunk's last frame's look-ahead), a shorter context costs
 less but lets wav2vec see less. ``audio_chunk_frames: 0`` encodes whole utterances (cheapest, offline
 only: it cannot stream).
+
+**Where it runs.** ``place(device, half)`` puts wav2vec 2.0 alone on a GPU (``serve/animate --compute
+cuda``), in float16 if asked; its input goes there and its output comes back as float32 to where the
+projection is, so callers hand in and get back CPU tensors either way.
 """
 
 from __future__ import annotations
@@ -146,6 +150,19 @@ class AudioEncoder(nn.Module):
         # layer-norm feature extractors take a padding mask; group-norm ones (wav2vec2-base) must not
         self._use_mask = self.wav2vec.config.feat_extract_norm == "layer"
 
+    def place(self, device: torch.device, half: bool = False) -> None:
+        """Run wav2vec 2.0 on ``device`` (float16 when ``half``); the projection stays where it is."""
+        self.wav2vec.to(device=device, dtype=torch.float16 if half else torch.float32)
+
+    def _wav2vec(self, audio: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """wav2vec 2.0 where it was placed: audio (B, N) -> hidden (B, S, H) float32 on the projection's device."""
+        weight = next(self.wav2vec.parameters())
+        if weight.device != audio.device or weight.dtype != audio.dtype:
+            audio = audio.to(weight.device, weight.dtype)
+            mask = None if mask is None else mask.to(weight.device)
+        hidden = self.wav2vec(audio, attention_mask=mask).last_hidden_state
+        return hidden.to(self.project.weight.device, self.project.weight.dtype)
+
     def forward(self, audio: torch.Tensor, audio_lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
         """audio (B, N), lengths (B,), frames T -> (B, T, d_model): in chunks (``audio_chunk_frames``),
         or whole utterances when it is 0. Frames after an utterance's last are zero (chunked)."""
@@ -190,7 +207,7 @@ class AudioEncoder(nn.Module):
                 mask = None
                 if self._use_mask:
                     mask = (torch.arange(padded.shape[1], device=padded.device)[None] < lengths[:, None]).long()
-                hidden = self.wav2vec(padded, attention_mask=mask).last_hidden_state
+                hidden = self._wav2vec(padded, mask)
                 frames = self.wav2vec._get_feat_extract_output_lengths(lengths).tolist()
                 for row, i in enumerate(part):
                     w = windows[i][1]
@@ -209,7 +226,7 @@ class AudioEncoder(nn.Module):
         mask = None
         if self._use_mask:
             mask = (torch.arange(audio.shape[1], device=audio.device)[None] < audio_lengths[:, None]).long()
-        hidden = self.wav2vec(audio, attention_mask=mask).last_hidden_state
+        hidden = self._wav2vec(audio, mask)
         return self.project(resample_frames(hidden, num_frames, self.config.fps))
 
 

@@ -207,12 +207,14 @@ class PseudoVisual:
     """Makes the branch's pseudo-visual frames: the frozen generator animating one reference face.
 
     ``generator``: a ``Wav2Lip`` (``load_wav2lip``); ``face``: uint8 RGB (96, 96, 3), the default
-    reference face; ``frames_per_batch``: frames the generator runs at once (memory vs. speed).
+    reference face; ``frames_per_batch``: frames the generator runs at once (memory vs. speed);
+    ``device``, ``half``: where the generator runs, in float16 when ``half`` (on a GPU).
     """
 
     def __init__(self, generator: Wav2Lip, face: np.ndarray, frames_per_batch: int = 32,
-                 device: torch.device | str = "cpu"):
-        self.generator = generator.to(device).eval().requires_grad_(False)
+                 device: torch.device | str = "cpu", half: bool = False):
+        self.dtype = torch.float16 if half else torch.float32
+        self.generator = generator.to(device=device, dtype=self.dtype).eval().requires_grad_(False)
         self.face = _check_face(face)
         self.frames_per_batch = frames_per_batch
         self.device = torch.device(device)
@@ -233,13 +235,13 @@ class PseudoVisual:
         bgr = torch.from_numpy(face[..., ::-1].copy()).permute(2, 0, 1).float() / 255.0
         masked = bgr.clone()
         masked[:, MOUTH_HEIGHT:] = 0.0
-        face_input = torch.cat([masked, bgr]).to(self.device)
+        face_input = torch.cat([masked, bgr]).to(self.device, self.dtype)
         windows = torch.from_numpy(np.ascontiguousarray(windows))
         mouths = np.empty((len(windows), MOUTH_HEIGHT, FACE_SIZE, 3), np.uint8)
         for start in range(0, len(windows), self.frames_per_batch):
-            audio = windows[start:start + self.frames_per_batch].to(self.device)
+            audio = windows[start:start + self.frames_per_batch].to(self.device, self.dtype)
             frames = self.generator(audio, face_input.expand(len(audio), -1, -1, -1))
-            lower_rgb = frames[:, [2, 1, 0], MOUTH_HEIGHT:].permute(0, 2, 3, 1)
+            lower_rgb = frames[:, [2, 1, 0], MOUTH_HEIGHT:].permute(0, 2, 3, 1).float()
             mouths[start:start + len(audio)] = (lower_rgb * 255.0).round().byte().cpu().numpy()
         return mouths
 
@@ -311,12 +313,13 @@ def mouths_to_tensor(mouths: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(mouths)).movedim(-1, -3).float() / 255.0
 
 
-def make_pseudo_visual(config: ModelConfig, device: torch.device | str = "cpu") -> PseudoVisual | None:
-    """The branch's frame maker for ``config``, or None when the branch is off (see ``visual_branch_status``)."""
+def make_pseudo_visual(config: ModelConfig, device: torch.device | str = "cpu", half: bool = False) -> PseudoVisual | None:
+    """The branch's frame maker for ``config`` (its generator on ``device``, float16 when ``half``), or
+    None when the branch is off (see ``visual_branch_status``)."""
     if not config.visual or not config.wav2lip_checkpoint:
         return None
     return PseudoVisual(load_wav2lip(config.wav2lip_checkpoint), reference_face_from(config.reference_face),
-                        device=device)
+                        device=device, half=half)
 
 
 def visual_branch_status(config: ModelConfig) -> str:

@@ -39,6 +39,7 @@ from torch import nn
 
 from ...errors import PmmtalkError
 from ...tracks import SAMPLE_RATE_HZ, num_frames_for
+from ..compute import ComputeError, ctranslate2_placement
 from ..config import ModelConfig
 from .causal import ConvStream, conv_stack
 
@@ -69,15 +70,12 @@ def speech_model(spec: str | None, compute: str = "cpu", threads: int = 1):
     import ctranslate2
 
     path = _model_folder(spec)
-    device, _, index = compute.partition(":")
-    if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
-        raise SpeechEncoderError("--compute cuda: CTranslate2 sees no CUDA device (no GPU, or no CUDA driver)")
-    if device not in ("cpu", "cuda"):
-        raise SpeechEncoderError(f"compute must be cpu or cuda[:N], got {compute!r}")
     try:
-        return ctranslate2.models.Whisper(str(path), device=device, device_index=int(index or 0),
-                                          compute_type="float16" if device == "cuda" else "int8",
-                                          intra_threads=threads, inter_threads=1)
+        placement = ctranslate2_placement(compute)
+    except ComputeError as error:
+        raise SpeechEncoderError(str(error)) from None
+    try:
+        return ctranslate2.models.Whisper(str(path), **placement, intra_threads=threads, inter_threads=1)
     except (RuntimeError, ValueError) as error:
         raise SpeechEncoderError(f"cannot load the Whisper encoder from {path}: {str(error).splitlines()[0]}") from None
 
