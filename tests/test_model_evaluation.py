@@ -169,3 +169,38 @@ def test_weak_points_name_each_measure_and_data_set_where_the_model_is_worse():
     assert "max lip error: PMMTalk live 0.1256 no worse than phonetic live 0.1255" in me.check_lines(checks)
     # jitter and lag are not the verdict's: the smooth, on-time loudness jaw is no bar on them
     assert me.weak_points([me.Result(dataset, table_of(scores(), scores(), LOUD), None, None)]) == []
+
+
+def test_before_rows_compare_the_model_with_the_one_it_replaced(model, sample):
+    """With a "before" model the report has its rows (live at the default look-ahead, offline) and a
+    before-and-after section; the before model live equals it offline, as the model's own rows do."""
+    torch.manual_seed(1)
+    before = PMMTalk(small_config()).eval()
+    with torch.no_grad():  # untrained, a model's output layers start at zero: make this one another model
+        for p in before.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = me.evaluate(model, me.DataSet("dev", "Dev set", "One utterance.", [sample], real=True), FPS,
+                             before=before)
+    finally:
+        torch.set_num_threads(threads)
+    assert list(result.scores) == me.rows(before=True) == me.rows() [:3 * len(me.LOOKAHEADS_MS)] + [
+        (me.BEFORE_LIVE, me.DEFAULT_LOOKAHEAD_MS)] + me.rows()[3 * len(me.LOOKAHEADS_MS):] + [(me.BEFORE_OFFLINE, None)]
+    tracks = result.example[1]
+    live, offline = tracks[(me.BEFORE_LIVE, me.DEFAULT_LOOKAHEAD_MS)], tracks[(me.BEFORE_OFFLINE, None)]
+    assert np.abs(live - offline).max() < 1e-4
+    assert np.abs(offline - tracks[(me.AUDIO_TEXT, None)]).max() > 1e-3  # another model: other curves
+    prov = me.Provenance("python -m pmmtalk_live.evaluation.model_report", "default", "0123456789ab", True, "abc1234",
+                         "2026-01-01 00:00 UTC", "2 CPUs")
+    report = me.render([result], None, model, FPS, prov, {}, before="mel-visemes")
+    section = report.split("## Before and after", 1)[1].split("\n## ", 1)[0]
+    assert "`mel-visemes`" in section and "stream-evaluation.md" in section
+    after_live = result.scores[(me.PMMTALK, me.DEFAULT_LOOKAHEAD_MS)].lipsync.openness_correlation
+    before_live = result.scores[(me.BEFORE_LIVE, me.DEFAULT_LOOKAHEAD_MS)].lipsync.openness_correlation
+    assert section.count("| Dev set | ") == 2  # live and offline
+    assert f"**{me._fmt_pair('openness_correlation', after_live, before_live)[0]}** " \
+           f"({me._fmt_pair('openness_correlation', after_live, before_live)[1]})" in section
+    assert "| PMMTalk before (the previous default), live | 100 ms |" in me.table(result.scores, model, FPS)
+    assert "## Before and after" not in me.render([result], None, model, FPS, prov, {})

@@ -12,7 +12,8 @@ Every system animates the same utterances at the same fps and is scored against 
   (``LivePhoneticAnimator``), a loudness-only jaw on the live envelope, each fed in 10 ms hops and
   flushed, cold (a new animator per utterance) at several look-aheads; the model offline with its
   text branch and without it (the audio-only ablation); the offline phonetic animator without a
-  transcript;
+  transcript; and, when given, the model the default replaced (``BEFORE_CKPT``) live at the default
+  look-ahead and offline, the "before" rows;
 - **measures**: ``curve_errors.evaluate`` (lip error, closure events, jitter, lag) and
   ``lipsync.score`` against the reference phones (bilabial closures, aperture ratio, openness
   correlation), pooled over utterances.
@@ -54,6 +55,9 @@ voices' utterances that training looked at for validation are not these."""
 
 SPEED_SECONDS = 60.0
 
+BEFORE_CKPT = "mel-visemes"
+"""The packaged model the shipped default replaced (issue 15): the reports' "before" rows."""
+
 # the systems (table rows are (system, look-ahead in ms or None for offline))
 PMMTALK = "PMMTalk default (audio + text), live"
 PHONETIC = "phonetic, live recognition"
@@ -62,8 +66,11 @@ AUDIO_TEXT = "PMMTalk, audio + text, offline"
 AUDIO_ONLY = "PMMTalk, audio only (text branch absent), offline"
 VISUAL = "PMMTalk, audio + text + visual"
 OFFLINE_PHONETIC = "phonetic, offline recognition"
+BEFORE_LIVE = "PMMTalk before (the previous default), live"
+BEFORE_OFFLINE = "PMMTalk before (the previous default), audio + text, offline"
 SHORT = {PMMTALK: "PMMTalk live", PHONETIC: "phonetic live", LOUDNESS: "loudness jaw", AUDIO_ONLY: "PMMTalk audio only",
-         OFFLINE_PHONETIC: "phonetic offline"}
+         OFFLINE_PHONETIC: "phonetic offline", BEFORE_LIVE: "PMMTalk before, live",
+         BEFORE_OFFLINE: "PMMTalk before, offline"}
 """Names for plots and one-line comparisons."""
 LIVE_SYSTEMS = (PMMTALK, PHONETIC, LOUDNESS)
 OFFLINE_SYSTEMS = (AUDIO_TEXT, AUDIO_ONLY, VISUAL, OFFLINE_PHONETIC)
@@ -71,9 +78,14 @@ OFFLINE_SYSTEMS = (AUDIO_TEXT, AUDIO_ONLY, VISUAL, OFFLINE_PHONETIC)
 RowKey = tuple[str, "int | None"]
 
 
-def rows(lookaheads_ms: tuple[int, ...] = LOOKAHEADS_MS) -> list[RowKey]:
-    """Every table row, in order: the live systems at each look-ahead, then the offline ones."""
-    return [(s, ms) for s in LIVE_SYSTEMS for ms in lookaheads_ms] + [(s, None) for s in OFFLINE_SYSTEMS]
+def rows(lookaheads_ms: tuple[int, ...] = LOOKAHEADS_MS, before: bool = False) -> list[RowKey]:
+    """Every table row, in order: the live systems at each look-ahead, then the offline ones; with
+    ``before``, the previous default live at the default look-ahead and offline after each group."""
+    live = [(s, ms) for s in LIVE_SYSTEMS for ms in lookaheads_ms]
+    offline = [(s, None) for s in OFFLINE_SYSTEMS]
+    if not before:
+        return live + offline
+    return live + [(BEFORE_LIVE, DEFAULT_LOOKAHEAD_MS)] + offline + [(BEFORE_OFFLINE, None)]
 
 
 # --- data --------------------------------------------------------------------------------------------------
@@ -139,9 +151,10 @@ def offline_coeffs(model: PMMTalk, audio: Audio, fps: float) -> dict[str, np.nda
     return {AUDIO_TEXT: with_text, AUDIO_ONLY: interpolate(model_coeffs(model, batch), positions)}
 
 
-def system_tracks(model: PMMTalk, sample: Sample, fps: float,
-                  lookaheads_ms: tuple[int, ...] = LOOKAHEADS_MS) -> dict[RowKey, np.ndarray | None]:
-    """Every system's (T, 32) coefficients for one utterance; None for a row that cannot run."""
+def system_tracks(model: PMMTalk, sample: Sample, fps: float, lookaheads_ms: tuple[int, ...] = LOOKAHEADS_MS,
+                  before: PMMTalk | None = None) -> dict[RowKey, np.ndarray | None]:
+    """Every system's (T, 32) coefficients for one utterance; None for a row that cannot run.
+    ``before``: the previous default, for the "before" rows."""
     tracks: dict[RowKey, np.ndarray | None] = {}
     samples = sample.audio.samples
     shortest_s = min_lookahead_s(model, fps)
@@ -154,7 +167,13 @@ def system_tracks(model: PMMTalk, sample: Sample, fps: float,
     tracks.update({(system, None): coeffs for system, coeffs in offline_coeffs(model, sample.audio, fps).items()})
     tracks[(VISUAL, None)] = None
     tracks[(OFFLINE_PHONETIC, None)] = PhoneticAnimator().animate(sample.audio, fps).values
-    return {key: tracks[key] for key in rows(lookaheads_ms)}
+    if before is not None:
+        lookahead_s = DEFAULT_LOOKAHEAD_MS / 1000
+        tracks[(BEFORE_LIVE, DEFAULT_LOOKAHEAD_MS)] = (
+            stream(LivePMMTalkAnimator(before, fps, lookahead_s), samples)[0].values
+            if lookahead_s >= min_lookahead_s(before, fps) else None)
+        tracks[(BEFORE_OFFLINE, None)] = offline_coeffs(before, sample.audio, fps)[AUDIO_TEXT]
+    return {key: tracks[key] for key in rows(lookaheads_ms, before is not None)}
 
 
 # --- scores ------------------------------------------------------------------------------------------------
@@ -226,11 +245,11 @@ class Result:
     example: tuple[Sample, dict[RowKey, np.ndarray | None]] | None = None
 
 
-def evaluate(model: PMMTalk, dataset: DataSet, fps: float,
-             lookaheads_ms: tuple[int, ...] = LOOKAHEADS_MS) -> Result:
-    """Every system on every utterance of ``dataset``, scored; keeps the utterance with the most
-    interior bilabials per second for the example plot."""
-    tracks = [system_tracks(model, s, fps, lookaheads_ms) for s in dataset.samples]
+def evaluate(model: PMMTalk, dataset: DataSet, fps: float, lookaheads_ms: tuple[int, ...] = LOOKAHEADS_MS,
+             before: PMMTalk | None = None) -> Result:
+    """Every system on every utterance of ``dataset`` (``before``: with the "before" rows), scored;
+    keeps the utterance with the most interior bilabials per second for the example plot."""
+    tracks = [system_tracks(model, s, fps, lookaheads_ms, before) for s in dataset.samples]
 
     def max_diff(a: RowKey, b: RowKey) -> float | None:
         if a not in tracks[0] or b not in tracks[0] or tracks[0][a] is None or tracks[0][b] is None:

@@ -35,7 +35,7 @@ from ..threads import use_one_thread
 from . import curve_errors, lipsync, sets
 from .live_report import continuous_speech
 from .model_measures import (  # noqa: F401  (also the names the report's tests read from here)
-    AUDIO_ONLY, AUDIO_TEXT, CORPUS_HOURS, CORPUS_SEED, DEFAULT_LOOKAHEAD_MS, LIVE_SYSTEMS, LOOKAHEADS_MS, LOUDNESS,
+    AUDIO_ONLY, AUDIO_TEXT, BEFORE_CKPT, BEFORE_LIVE, BEFORE_OFFLINE, CORPUS_HOURS, CORPUS_SEED, DEFAULT_LOOKAHEAD_MS, LIVE_SYSTEMS, LOOKAHEADS_MS, LOUDNESS,
     MEASURES, OFFLINE_PHONETIC, PHONETIC, PMMTALK, SHORT, SPEED_SECONDS, VERDICT_MEASURES, VISUAL, DataSet, Measure,
     Result, RowKey, Sample, Scores, Speed, corpus_sets, evaluate, measure_speed, real_samples, real_sets, rows,
     score_rows,
@@ -251,10 +251,37 @@ def provenance(command: str, ckpt: str) -> Provenance:
                       f"{os.cpu_count()} CPUs ({cpu}), {platform.system()}, torch {torch.__version__}")
 
 
+def before_and_after(results: list[Result], before: str) -> str:
+    """Per data set, the model against the default it replaced (``before``), live at the default
+    look-ahead and offline: "after (before)" on the lip-sync measures."""
+    keys = ("bilabial_closure_rate", "aperture_ratio", "openness_correlation", "lip_mean_error")
+    parts = [f"## Before and after\n\nThe model against `{before}`, the default it replaced (the \"before\" rows "
+             f"of the tables below), cold per utterance as everything in this report; each cell is **after** "
+             f"(before). Live as users live it, one continuous stream per set with the same before row and "
+             f"issue 15's bar: [stream-evaluation.md](stream-evaluation.md) (`python -m "
+             f"pmmtalk_live.evaluation.stream_report --ckpt default --out docs/stream-evaluation.md`).\n"]
+    for title, after_key, before_key in ((f"Live, {DEFAULT_LOOKAHEAD_MS} ms look-ahead", (PMMTALK, DEFAULT_LOOKAHEAD_MS),
+                                          (BEFORE_LIVE, DEFAULT_LOOKAHEAD_MS)),
+                                         ("Offline (`animate`)", (AUDIO_TEXT, None), (BEFORE_OFFLINE, None))):
+        parts += [f"{title}:\n", "| data set | " + " | ".join(MEASURES[k].label for k in keys) + " |",
+                  "|---|" + "---|" * len(keys)]
+        for r in results:
+            after, prior = r.scores.get(after_key), r.scores.get(before_key)
+            cells = []
+            for k in keys:
+                a = MEASURES[k].of(after) if after is not None else None
+                b = MEASURES[k].of(prior) if prior is not None else None
+                shown = _fmt_pair(k, a, b)
+                cells.append(f"**{shown[0]}** ({shown[1]})")
+            parts.append(f"| {r.dataset.title} | " + " | ".join(cells) + " |")
+        parts.append("")
+    return "\n".join(parts)
+
+
 def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: float, prov: Provenance,
-           plots: dict[str, str]) -> str:
+           plots: dict[str, str], before: str | None = None) -> str:
     """The whole report as Markdown; ``plots`` maps plot names (``bars-<slug>``, ``example``) to paths
-    relative to the report."""
+    relative to the report; ``before``: the name of the model in the "before" rows, if they were run."""
     shortest_ms = min_lookahead_s(model, fps) * 1000
     real = [r for r in results if r.dataset.real]
     parts = [HEADER.format(command=prov.command, ckpt=prov.checkpoint, sha=prov.checkpoint_sha256, commit=prov.commit, date=prov.date,
@@ -291,6 +318,8 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
                       for r in real)
     parts.append(LIMITS.format(shortest=shortest_ms, sizes=sizes,
                                text=TEXT_LIMIT if model.config.text_input == "visemes" else ""))
+    if before is not None:
+        parts.append(before_and_after(results, before))
 
     if speed is not None:
         parts.append(f"## Speed\n\nLive real-time factor on one core (pinned, one torch thread; "
@@ -352,6 +381,8 @@ a new animator per utterance (cold: the first words of a stream), at {lookaheads
   (`model.config.paper_config()` is PMMTalk's full three-branch configuration).
 - **phonetic, offline recognition**: `PhoneticAnimator().animate(audio, fps)` on the whole file,
   without a transcript, for reference.
+- **PMMTalk before** (`--before`, by default the default this model replaced): live at the default
+  look-ahead and offline with its text branch, for the "Before and after" section.
 
 The reference is the teacher (`render_phones`) on the true phone timings: on real recordings the
 forced alignment of the transcript (what `animate --text` gives), on the synthetic voices the
@@ -396,6 +427,7 @@ def main() -> int:
                         help="the report's synthetic corpus (built or resumed here)")
     parser.add_argument("--jobs", type=int, default=None, help="processes for the corpus build")
     parser.add_argument("--cpu", type=int, default=0, help="core to pin to for the speed figures")
+    parser.add_argument("--before", default=BEFORE_CKPT, help="the 'before' rows' model ('' for none)")
     args = parser.parse_args()
     if not sets.TESTDATA.joinpath("librivox").is_dir():
         print(f"eval: {sets.TESTDATA}/librivox is missing: install Debian's pocketsphinx-testdata",
@@ -404,6 +436,7 @@ def main() -> int:
     started = time.perf_counter()
     try:
         model = load_model(args.ckpt)
+        before = load_model(args.before) if args.before and args.before != args.ckpt else None
         prov = provenance(" ".join(["python -m pmmtalk_live.evaluation.model_report", *sys.argv[1:]]), args.ckpt)
     except CheckpointError as error:
         print(f"eval: {error}", file=sys.stderr)
@@ -422,7 +455,7 @@ def main() -> int:
     results = []
     for d in datasets:
         print(f"eval: {d.title} ({len(d.samples)} utterances)", file=sys.stderr)
-        results.append(evaluate(model, d, args.fps))
+        results.append(evaluate(model, d, args.fps, before=before))
     speed = measure_speed(model, continuous_speech(sets.dev_set(), SPEED_SECONDS), args.fps, args.cpu)
 
     plots: dict[str, str] = {}
@@ -437,7 +470,7 @@ def main() -> int:
         plot_example(dev, folder / "example.png", args.fps)
         plots["example"] = f"{folder.name}/example.png"
     prov.elapsed_s = time.perf_counter() - started
-    report = render(results, speed, model, args.fps, prov, plots)
+    report = render(results, speed, model, args.fps, prov, plots, args.before if before is not None else None)
     if args.out:
         args.out.write_text(report)
         print(f"eval: wrote {args.out} and {len(plots)} plots in {folder}", file=sys.stderr)
