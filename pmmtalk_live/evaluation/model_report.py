@@ -35,10 +35,10 @@ from ..threads import use_one_thread
 from . import curve_errors, lipsync, sets
 from .live_report import continuous_speech
 from .model_measures import (  # noqa: F401  (also the names the report's tests read from here)
-    AUDIO_ONLY, AUDIO_TEXT, BEFORE_CKPT, BEFORE_LIVE, BEFORE_OFFLINE, CORPUS_HOURS, CORPUS_SEED, DEFAULT_LOOKAHEAD_MS, LIVE_SYSTEMS, LOOKAHEADS_MS, LOUDNESS,
-    MEASURES, OFFLINE_PHONETIC, PHONETIC, PMMTALK, SHORT, SPEED_SECONDS, VERDICT_MEASURES, VISUAL, DataSet, Measure,
-    Result, RowKey, Sample, Scores, Speed, corpus_sets, evaluate, measure_speed, real_samples, real_sets, rows,
-    score_rows,
+    AUDIO_ONLY, AUDIO_TEXT, BEFORE_CKPT, BEFORE_LIVE, BEFORE_OFFLINE, CORPUS_HOURS, CORPUS_SEED,
+    DEFAULT_LOOKAHEAD_MS, LIVE_SYSTEMS, LOOKAHEADS_MS, LOUDNESS, MEASURES, OFFLINE_PHONETIC, PHONETIC, PMMTALK,
+    SHORT, SPEED_SECONDS, VERDICT_MEASURES, VISUAL, DataSet, Measure, Result, RowKey, Sample, Scores, Speed,
+    corpus_sets, evaluate, measure_speed, real_samples, real_sets, rows, score_rows,
 )
 
 # --- verdict and weak points ------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def provenance(command: str, ckpt: str) -> Provenance:
                       f"{os.cpu_count()} CPUs ({cpu}), {platform.system()}, torch {torch.__version__}")
 
 
-def before_and_after(results: list[Result], before: str) -> str:
+def before_and_after(results: list[Result], before: str, ckpt: str = "default") -> str:
     """Per data set, the model against the default it replaced (``before``), live at the default
     look-ahead and offline: "after (before)" on the lip-sync measures."""
     keys = ("bilabial_closure_rate", "aperture_ratio", "openness_correlation", "lip_mean_error")
@@ -259,7 +259,7 @@ def before_and_after(results: list[Result], before: str) -> str:
              f"of the tables below), cold per utterance as everything in this report; each cell is **after** "
              f"(before). Live as users live it, one continuous stream per set with the same before row and "
              f"issue 15's bar: [stream-evaluation.md](stream-evaluation.md) (`python -m "
-             f"pmmtalk_live.evaluation.stream_report --ckpt default --out docs/stream-evaluation.md`).\n"]
+             f"pmmtalk_live.evaluation.stream_report --ckpt {ckpt} --ckpt-before {before}`).\n"]
     for title, after_key, before_key in ((f"Live, {DEFAULT_LOOKAHEAD_MS} ms look-ahead", (PMMTALK, DEFAULT_LOOKAHEAD_MS),
                                           (BEFORE_LIVE, DEFAULT_LOOKAHEAD_MS)),
                                          ("Offline (`animate`)", (AUDIO_TEXT, None), (BEFORE_OFFLINE, None))):
@@ -319,7 +319,7 @@ def render(results: list[Result], speed: Speed | None, model: PMMTalk, fps: floa
     parts.append(LIMITS.format(shortest=shortest_ms, sizes=sizes,
                                text=TEXT_LIMIT if model.config.text_input == "visemes" else ""))
     if before is not None:
-        parts.append(before_and_after(results, before))
+        parts.append(before_and_after(results, before, prov.checkpoint))
 
     if speed is not None:
         parts.append(f"## Speed\n\nLive real-time factor on one core (pinned, one torch thread; "
