@@ -243,18 +243,16 @@ def _say_if_lookahead_raised(asked_ms: float, animator) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from .model.compute import torch_device
     from .train.features import prepare_features
-    from .train.trainer import read_config_for_run, train
+    from .train.trainer import process_compute, read_config_for_run, train
 
-    torch_device(args.compute)  # a GPU that is not there: said now, not after the features
+    # this process's GPU (under torchrun: its local rank's), there or not: said now, not after the features
+    feature_compute = process_compute(args.compute)
+    torch_device(feature_compute)
     model_config = read_config_for_run(args.config, args.out)
     if model_config.visual:
         from .model.encoders.visual import visual_branch_status
 
         print(visual_branch_status(model_config), file=sys.stderr)
-    # the features' pretrained networks on this process's GPU (under torchrun: its local rank's)
-    feature_compute = args.compute
-    if args.compute == "cuda" and os.environ.get("LOCAL_RANK", "").isdigit():
-        feature_compute = f"cuda:{os.environ['LOCAL_RANK']}"
     features = prepare_features(model_config, args.data, jobs=args.jobs, show_progress=not args.quiet,
                                 compute=feature_compute)
     result = train(args.data, args.config, args.out, features=features, show_progress=not args.quiet,

@@ -116,3 +116,17 @@ def test_more_processes_than_a_batch_can_share_is_an_error_not_a_hang(dataset, t
         capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
     assert result.returncode != 0
     assert "2 training processes need at least 2 training utterances and a batch size of at least 2" in result.stderr
+
+
+def test_each_torchrun_process_takes_its_local_ranks_gpu(monkeypatch):
+    """One rule for where a training process works (features and training alike)."""
+    from pmmtalk_live.model.compute import ComputeError
+    from pmmtalk_live.train.trainer import process_compute
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert process_compute("cuda:1") == "cuda:1" and process_compute("cpu") == "cpu"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert process_compute("cuda") == "cuda:1" and process_compute("cpu") == "cpu"
+    with pytest.raises(ComputeError, match="use --compute cuda"):
+        process_compute("cuda:0")

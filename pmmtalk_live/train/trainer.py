@@ -121,10 +121,21 @@ class Ranks:
         return self.rank == 0
 
 
+def process_compute(compute: str) -> str:
+    """Where this process works: ``compute`` itself, or under torchrun (WORLD_SIZE > 1) with ``cuda``
+    its local rank's GPU, ``cuda:<LOCAL_RANK>``. ComputeError for ``cuda:N`` under torchrun."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1 or compute == "cpu":
+        return compute
+    if compute != "cuda":
+        raise ComputeError(f"--compute {compute}: under torchrun each process takes its local rank's GPU; "
+                           "use --compute cuda")
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+
+
 def _start_processes(compute: str = "cpu") -> tuple[Ranks, torch.device]:
     """DDP when started by torchrun (WORLD_SIZE > 1), else a single process; on the CPU or the GPU
     ``compute`` names (``model.compute.torch_device``). Under torchrun, ``cuda`` gives each process its
-    local rank's GPU (NCCL); ``cpu``, gloo."""
+    local rank's GPU (``process_compute``; NCCL); ``cpu``, gloo."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return Ranks(), torch_device(compute)
@@ -132,10 +143,7 @@ def _start_processes(compute: str = "cpu") -> tuple[Ranks, torch.device]:
 
     ranks = Ranks(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
     if compute != "cpu":
-        if compute != "cuda":
-            raise ComputeError(f"--compute {compute}: under torchrun each process takes its local rank's GPU; "
-                               "use --compute cuda")
-        device = torch_device(f"cuda:{ranks.local}")
+        device = torch_device(process_compute(compute))
         torch.cuda.set_device(device)
         dist.init_process_group("nccl")
         return ranks, device
